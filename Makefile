@@ -1,0 +1,33 @@
+# graphkit: the two commands a new user needs are `make demo` and `make test`.
+# Both set everything up first (virtualenv, pinned packages, the GraphFrames JVM package),
+# idempotently: a second run only checks and moves on.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.graphkit-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench notebooks clean
+
+setup: $(STAMP)
+	@$(BIN)/python -m graphkit._provision
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "graphkit needs Python >= 3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	@touch $@
+
+demo: setup
+	$(BIN)/graphkit demo
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

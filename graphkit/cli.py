@@ -1,0 +1,148 @@
+"""The ``graphkit`` command line: one subcommand per job, plus the local query REPL.
+
+Every Spark subcommand has a ``jobs/<name>.py`` twin for ``spark-submit`` that accepts the same
+arguments. Errors a user can cause print one line (``graphkit: error: ...``) and exit non-zero;
+no stack trace. Importing this module does not import pyspark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from graphkit._version import __version__
+from graphkit.errors import GraphkitError
+
+EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
+
+
+def add_spark_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Spark")
+    group.add_argument("--master", help="Spark master URL (overrides the profile), e.g. local[2], spark://host:7077")
+    group.add_argument("--conf-file", help="Spark profile (spark-defaults format); default conf/local.conf")
+
+
+def add_graph_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="graph file or directory (edge list .txt/.csv/.tsv[.gz], Parquet, .mat)")
+    group = parser.add_argument_group("graph")
+    group.add_argument("--format", default="auto", help="auto, edgelist, csv, tsv, parquet or mat (default: auto)")
+    group.add_argument("--undirected", action="store_true", help="treat edges as undirected")
+    group.add_argument("--weight-col", help="weight column: 1-based number for text (3), or a name")
+    group.add_argument("--header", action="store_true", help="the text file starts with a header line")
+    group.add_argument("--string-ids", action="store_true", help="vertex ids are strings, not integers")
+    group.add_argument("--drop-self-loops", action="store_true", help="remove self-loops (kept by default)")
+    add_spark_options(parser)
+
+
+def read_options(args):
+    from graphkit.graph import ReadOptions
+
+    return ReadOptions(
+        format=args.format, directed=not args.undirected, weight_col=args.weight_col,
+        int_ids=not args.string_ids, header=args.header,
+        self_loops="drop" if args.drop_self_loops else "keep",
+    ).validate()
+
+
+def open_graph(args, app_name: str):
+    """Validate options before paying for a JVM, then start Spark and read the graph."""
+    from pathlib import Path
+
+    options = read_options(args)
+    if "://" not in args.input and not Path(args.input).exists():
+        raise GraphkitError(f"{args.input}: no such file")
+    from graphkit.graph import Graph
+    from graphkit.session import get_session
+
+    spark = get_session(conf_file=args.conf_file, master=args.master, app_name=app_name)
+    progress(f"reading {args.input}")
+    return Graph.read(args.input, spark=spark, options=options)
+
+
+def progress(message: str) -> None:
+    print(f"[graphkit {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- subcommands -------------------------------------------------------------------------------
+def cmd_info(args) -> int:
+    graph = open_graph(args, "graphkit-info")
+    started = time.perf_counter()
+    facts = {
+        "input": args.input,
+        "directed": graph.directed,
+        "weighted": graph.weighted,
+        "vertices": graph.num_vertices,
+        "edges": graph.num_edges,
+        "self_loops": graph.num_self_loops,
+        "degree": graph.degree_stats(),
+    }
+    progress("connected components")
+    facts["components"] = graph.component_stats()
+    facts["seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        print(json.dumps(facts, indent=2))
+        return 0
+    kind = "directed" if graph.directed else "undirected"
+    deg = facts["degree"]
+    label = "out-degree" if graph.directed else "degree"
+    print(f"graph       {args.input}")
+    print(f"vertices    {facts['vertices']:,}")
+    print(f"edges       {facts['edges']:,} {kind}{' weighted' if graph.weighted else ''} ({facts['self_loops']:,} self-loops)")
+    print(f"{label:<11} min {deg['min']}  median {deg['median']}  mean {deg['mean']:.2f}  max {deg['max']}")
+    if graph.directed:
+        print(f"in-degree   max {deg['max_in']}")
+    print(f"isolated    {deg['isolated']:,}")
+    comp = facts["components"]
+    word = "weakly connected components" if graph.directed else "connected components"
+    print(f"components  {comp['components']:,} {word}, largest {comp['largest']:,} vertices")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="graphkit",
+        description="Large-scale graph analytics on Apache Spark, with millisecond local queries.",
+    )
+    parser.add_argument("--version", action="version", version=f"graphkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = sub.add_parser("info", help="vertex/edge counts, degree statistics, connected components")
+    add_graph_options(info)
+    info.add_argument("--json", action="store_true", help="print the facts as JSON")
+    info.set_defaults(handler=cmd_info)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions():
+    """Subcommands contributed by the capability packages (imported lazily when run)."""
+    from graphkit import commands
+
+    return commands.REGISTRARS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args) or 0)
+    except GraphkitError as exc:
+        print(f"graphkit: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (ValueError, FileNotFoundError) as exc:  # parameter validation from estimators
+        print(f"graphkit: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("graphkit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
