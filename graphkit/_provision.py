@@ -27,13 +27,16 @@ def main() -> int:
         return 0
     reason = "Maven (mvn) is not installed"
     if shutil.which("mvn"):
-        cmd = ["mvn", "-q", "-B", "-Dstyle.color=never", DEPENDENCY_PLUGIN, f"-Dartifact={_jvm.GRAPHFRAMES_COORDINATES}"]
+        cmd = ["mvn", "-U", "-q", "-B", "-Dstyle.color=never", DEPENDENCY_PLUGIN, f"-Dartifact={_jvm.GRAPHFRAMES_COORDINATES}"]
         print(f"graphkit setup: fetching {_jvm.GRAPHFRAMES_COORDINATES} with Maven ...", flush=True)
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             errors = [ln for ln in done.stdout.splitlines() + done.stderr.splitlines() if "ERROR" in ln]
-            found = re.search(r"(Could not (find|transfer) artifact \S+)", "\n".join(errors))
-            reason = found.group(1) if found else (errors[0].replace("[ERROR]", "").strip()[:200] if errors else f"mvn exited {done.returncode}")
+            text = "\n".join(errors)
+            if re.search(r"Could not find artifact|was not found in", text):
+                reason = "the Maven repositories reachable from this machine do not serve it"
+            else:
+                reason = errors[0].replace("[ERROR]", "").strip()[:200] if errors else f"mvn exited {done.returncode}"
         except subprocess.TimeoutExpired:
             reason = "Maven timed out after 10 minutes"
         if _jvm.graphframes_jars():

@@ -100,6 +100,12 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    from graphkit import demo
+
+    return demo.run(output=args.output, master=args.master, conf_file=args.conf_file)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graphkit",
@@ -112,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_graph_options(info)
     info.add_argument("--json", action="store_true", help="print the facts as JSON")
     info.set_defaults(handler=cmd_info)
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on the embedded demo graph (no download)")
+    demo.add_argument("--output", default="out/demo", help="where the demo writes its artifacts (default out/demo)")
+    add_spark_options(demo)
+    demo.set_defaults(handler=cmd_demo)
 
     for register in _extensions():
         register(sub)

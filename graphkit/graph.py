@@ -434,8 +434,8 @@ def _read_text_edges(spark, path: str, options: ReadOptions):
     parsed = data.select(
         "value", "_file",
         F.size(fields).alias("_n"),
-        fields.getItem(0).alias(SRC), fields.getItem(1).alias(DST),
-        (fields.getItem(weight_index).try_cast("double") if weight_index is not None else F.lit(1.0)).alias(WEIGHT),
+        F.get(fields, 0).alias(SRC), F.get(fields, 1).alias(DST),
+        (F.get(fields, weight_index).try_cast("double") if weight_index is not None else F.lit(1.0)).alias(WEIGHT),
     )
     if options.int_ids:
         parsed = parsed.withColumn(SRC, F.col(SRC).try_cast("long")).withColumn(DST, F.col(DST).try_cast("long"))

@@ -66,14 +66,21 @@ def get_session(
     from graphkit import _jvm
 
     conf = read_conf(conf_file or DEFAULT_CONF)
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        # Under spark-submit the launcher's settings (its --master, --conf, spark-defaults) win
+        # over the profile; explicit arguments below still override both.
+        from pyspark import SparkConf, SparkContext
+
+        SparkContext._ensure_initialized()  # connect to the launcher's JVM so SparkConf sees its settings
+        launched = SparkConf()
+        conf = {k: v for k, v in conf.items() if not launched.contains(k)}
     if master:
         conf["spark.master"] = master
     if app_name:
         conf["spark.app.name"] = app_name
     conf.update(extra or {})
     checkpoint_dir = conf.pop("graphkit.checkpoint.dir", None)
-    graphkit_keys = [k for k in conf if k.startswith("graphkit.")]
-    for key in graphkit_keys:
+    for key in [k for k in conf if k.startswith("graphkit.")]:
         conf.pop(key)
     # Executors must run the driver's interpreter (the one with graphkit installed), unless the
     # profile says otherwise (e.g. a shipped virtualenv on a real cluster).
@@ -83,6 +90,9 @@ def get_session(
     if gf_jars:
         jars = [j for j in conf.get("spark.jars", "").split(",") if j]
         conf["spark.jars"] = ",".join(jars + [str(j) for j in gf_jars if j.is_file()])
+    log_conf = PROJECT_ROOT / "conf" / "log4j2.properties"
+    if log_conf.is_file() and "spark.driver.extraJavaOptions" not in conf:
+        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log_conf}"
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     builder = SparkSession.builder

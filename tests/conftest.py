@@ -24,3 +24,32 @@ def datasets_dir() -> Path:
     if not DATASETS.is_dir():
         pytest.skip(f"data set folder {DATASETS} is absent")
     return DATASETS
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """One local Spark session for the whole run: 2 cores, few shuffle partitions, no UI."""
+    from graphkit.session import get_session
+
+    session = get_session(
+        master="local[2]",
+        app_name="graphkit-tests",
+        extra={
+            "spark.sql.shuffle.partitions": "4",
+            "spark.default.parallelism": "4",
+            "spark.ui.enabled": "false",
+            "spark.driver.memory": "4g",
+            "graphkit.checkpoint.dir": str(tmp_path_factory.mktemp("checkpoints")),
+        },
+    )
+    yield session
+    session.stop()
+
+
+def run_cli(*args, timeout=600):
+    """Run the installed console script; returns CompletedProcess with text output."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("graphkit")
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)

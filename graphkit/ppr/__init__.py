@@ -1,0 +1,2 @@
+"""Personalized PageRank (placeholder exports, completed below)."""
+from graphkit.ppr._kernels import *  # noqa
