@@ -67,3 +67,28 @@ def make_graphframe(spark, vertices, edges):
     from graphframes import GraphFrame
 
     return GraphFrame(vertices, edges)
+
+
+# -- Hadoop file system (so outputs move into place atomically on HDFS/S3 as well as locally) --
+def _fs_and_path(spark, path: str):
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath
+
+
+def path_exists(spark, path: str) -> bool:
+    fs, hpath = _fs_and_path(spark, path)
+    return bool(fs.exists(hpath))
+
+
+def delete_path(spark, path: str) -> None:
+    fs, hpath = _fs_and_path(spark, path)
+    if fs.exists(hpath):
+        fs.delete(hpath, True)
+
+
+def rename_path(spark, source: str, target: str) -> None:
+    fs, src = _fs_and_path(spark, source)
+    _, dst = _fs_and_path(spark, target)
+    if not fs.rename(src, dst):
+        raise OSError(f"could not move {source} to {target}")
