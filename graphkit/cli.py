@@ -106,6 +106,12 @@ def cmd_demo(args) -> int:
     return demo.run(output=args.output, master=args.master, conf_file=args.conf_file)
 
 
+def cmd_repl(args) -> int:
+    from graphkit import repl
+
+    return repl.run(args.index, ppr_index=args.ppr_index, embeddings=args.embeddings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graphkit",
@@ -124,16 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_spark_options(demo)
     demo.set_defaults(handler=cmd_demo)
 
-    for register in _extensions():
-        register(sub)
+    repl = sub.add_parser("repl", help="interactive queries over local artifacts (no Spark)")
+    repl.add_argument("index", help="LSH index directory (from `graphkit signatures`)")
+    repl.add_argument("--ppr-index", help="PPR fingerprint index (from `graphkit ppr-index`)")
+    repl.add_argument("--embeddings", help="embeddings directory (from `graphkit embed`)")
+    repl.set_defaults(handler=cmd_repl)
     return parser
-
-
-def _extensions():
-    """Subcommands contributed by the capability packages (imported lazily when run)."""
-    from graphkit import commands
-
-    return commands.REGISTRARS
 
 
 def main(argv: list[str] | None = None) -> int:
