@@ -8,6 +8,7 @@ no stack trace. Importing this module does not import pyspark.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -17,11 +18,21 @@ from graphkit.errors import GraphkitError
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
+#: Modules whose ``register(subparsers)`` adds a capability's subcommands. They import Spark only
+#: inside their handlers, so building the parser stays fast.
+CAPABILITY_JOBS: tuple[str, ...] = ()
+
 
 def add_spark_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Spark")
     group.add_argument("--master", help="Spark master URL (overrides the profile), e.g. local[2], spark://host:7077")
     group.add_argument("--conf-file", help="Spark profile (spark-defaults format); default conf/local.conf")
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("output", help="output directory (written atomically)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
 
 
 def add_graph_options(parser: argparse.ArgumentParser) -> None:
@@ -129,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default="out/demo", help="where the demo writes its artifacts (default out/demo)")
     add_spark_options(demo)
     demo.set_defaults(handler=cmd_demo)
+
+    for module in CAPABILITY_JOBS:
+        importlib.import_module(module).register(sub)
 
     repl = sub.add_parser("repl", help="interactive queries over local artifacts (no Spark)")
     repl.add_argument("index", help="LSH index directory (from `graphkit signatures`)")
