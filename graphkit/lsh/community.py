@@ -49,7 +49,7 @@ def community(
     seeds,
     size: int,
     *,
-    expand: bool = True,
+    expand: bool = False,
     resolution: float = 1.0,
 ) -> CommunityResult:
     """Grow the community of ``seeds`` to ``size`` members and structure it.
@@ -60,12 +60,14 @@ def community(
     seeds : iterable of user ids
         At least one; all must be in the index.
     size : int
-        Number of members wanted (seeds included). Fewer are returned when no remaining
-        candidate has a positive similarity to the community.
-    expand : bool, default True
+        Number of members wanted, seeds included (all seeds are always members). Fewer are
+        returned when no remaining candidate has a positive similarity to the community.
+    expand : bool, default False
         Also take in the bucket-mates of each member as it joins, so the community can reach
-        beyond the seeds' own buckets (the pool grows with the community). With False the
-        candidates are exactly the seeds' bucket-mates, as in the paper.
+        beyond the seeds' own buckets. By default the candidates are exactly the seeds'
+        bucket-mates, as in the paper: expanding measured slightly *worse* recovery on
+        email-Eu-core and com-DBLP (the far candidates it adds are weaker) and costs one
+        band lookup per member (about 3x slower).
     resolution : float, default 1.0
         Louvain resolution for the sub-communities (higher gives smaller parts).
 
@@ -90,14 +92,15 @@ def community(
     """
     if isinstance(seeds, (str, bytes)) or np.isscalar(seeds):
         seeds = [seeds]
-    seed_list = list(dict.fromkeys(np.asarray(list(seeds)).tolist()))
-    if not seed_list:
+    seeds = list(seeds)
+    if not seeds:
         raise ValueError("community() needs at least one seed")
     if int(size) != size or size < 1:
         raise ValueError(f"size must be a positive integer, got {size!r}")
     size = int(size)
-    seed_dense = index._dense(seed_list)
-    growth = _Growth(index, seed_dense, capacity=max(size, len(seed_list)), expand=expand)
+    # Deduplicate on dense indices, so "7" and 7 count once.
+    seed_dense = np.asarray(list(dict.fromkeys(index._dense(seeds).tolist())), dtype=np.int64)
+    growth = _Growth(index, seed_dense, capacity=max(size, seed_dense.shape[0]), expand=expand)
     growth.run(size)
     members = growth.members_dense()
     weights = growth.member_similarity()

@@ -248,7 +248,9 @@ def ppr_ranking(graph: CSRGraph, seeds, size: int, alpha: float = 0.15, transiti
     scores = ppr_from_seeds(graph, seeds, alpha=alpha, transition=transition)
     seed_dense = graph.index_of(list(seeds))
     scores[seed_dense] = -np.inf
-    top = np.argsort(-scores, kind="stable")[: int(size)]
+    size = min(int(size), scores.shape[0])
+    top = np.argpartition(-scores, size - 1)[:size] if size < scores.shape[0] else np.arange(size)
+    top = top[np.lexsort((top, -scores[top]))]  # best first, ties by vertex order
     return graph.ids[top[np.isfinite(scores[top]) & (scores[top] > 0)]].tolist()
 
 
@@ -285,7 +287,7 @@ def community_recovery(
     draws: int = 3,
     random_state: int = 0,
     points: int = 20,
-    expand: bool = True,
+    expand: bool = False,
 ) -> RecoveryResult:
     """Recover ground-truth communities from ``n_seeds`` random members: LSH vs PPR.
 
@@ -304,7 +306,7 @@ def community_recovery(
     random_state : int, default 0
     points : int, default 20
         Resolution of the averaged curves.
-    expand : bool, default True
+    expand : bool, default False
         Passed to :func:`graphkit.lsh.community`.
     """
     rng = np.random.default_rng(random_state)
