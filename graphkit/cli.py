@@ -20,7 +20,7 @@ EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
 #: Modules whose ``register(subparsers)`` adds a capability's subcommands. They import Spark only
 #: inside their handlers, so building the parser stays fast.
-CAPABILITY_JOBS: tuple[str, ...] = ()
+CAPABILITY_JOBS: tuple[str, ...] = ("graphkit.ppr.job", "graphkit.embed.job", "graphkit.lsh.job")
 
 
 def add_spark_options(parser: argparse.ArgumentParser) -> None:
@@ -29,10 +29,10 @@ def add_spark_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--conf-file", help="Spark profile (spark-defaults format); default conf/local.conf")
 
 
-def add_output_options(parser: argparse.ArgumentParser) -> None:
+def add_output_options(parser: argparse.ArgumentParser, seed: int = 0) -> None:
     parser.add_argument("output", help="output directory (written atomically)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
 
 
 def add_graph_options(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,83 @@
+"""``graphkit embed`` (Spark) and ``graphkit evaluate-embedding`` (local).
+
+Importing this module does not import pyspark; the handlers do.
+"""
+
+from __future__ import annotations
+
+import time
+
+from graphkit import cli
+
+
+def register(sub) -> None:
+    embed = sub.add_parser("embed", help="recursive-partition network embedding (Parquet id, embedding)")
+    cli.add_graph_options(embed)
+    cli.add_output_options(embed)
+    embed.add_argument("--dim", type=int, default=128, help="embedding dimension (default 128)")
+    embed.add_argument("--max-part-size", type=int,
+                       help="largest part in vertices (> 2 * dim); default: embed the whole graph in one piece")
+    embed.set_defaults(handler=run_embed)
+
+    evaluate = sub.add_parser("evaluate-embedding",
+                              help="node classification (F1) and/or link prediction (AUC) of embeddings")
+    evaluate.add_argument("embeddings", help="directory written by `graphkit embed`")
+    evaluate.add_argument("--labels", help=".mat file with a 'group' matrix, or 'node label' text lines")
+    evaluate.add_argument("--train-ratios", default="0.1,0.5,0.9", help="comma-separated (default 0.1,0.5,0.9)")
+    evaluate.set_defaults(handler=run_evaluate)
+
+
+def run_embed(args) -> int:
+    from graphkit.artifacts import check_output_path
+    from graphkit.embed import _kernels as K
+    from graphkit.embed.spark import RecursivePartitionEmbedding
+    from graphkit.sparkio import check_output, write_parquet
+
+    if args.dim <= 0:
+        raise ValueError(f"--dim must be positive, got {args.dim}")
+    if args.max_part_size is not None:
+        K.check_max_part_size(args.max_part_size, args.dim)
+    if "://" not in args.output:
+        check_output_path(args.output, args.overwrite)
+    graph = cli.open_graph(args, "graphkit-embed")
+    check_output(graph.spark, args.output, args.overwrite)
+    started = time.perf_counter()
+    model = RecursivePartitionEmbedding(dim=args.dim, max_part_size=args.max_part_size, seed=args.seed)
+    model.fit(graph, progress=cli.progress)
+    cli.progress(f"writing {args.output}")
+    write_parquet(model.transform(), args.output, overwrite=args.overwrite)
+    parts = int(model.parts_.max()) + 1
+    print(f"embed: {len(model.ids_):,} vertices x {args.dim} in {parts} part(s) -> {args.output} "
+          f"[{time.perf_counter() - started:.1f} s]")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from graphkit import io
+    from graphkit.embed import load_embeddings, node_classification
+
+    ids, x = load_embeddings(args.embeddings)
+    if not args.labels:
+        raise ValueError("give --labels (link prediction needs the graph: use graphkit.embed.evaluation)")
+    if args.labels.endswith(".mat"):
+        _, groups = io.read_mat(args.labels)
+        if groups is None:
+            raise ValueError(f"{args.labels}: no 'group' label matrix")
+        rows = ids.astype(np.int64)
+        labels = groups.tocsr()[rows]
+    else:
+        mapping = io.read_labels(args.labels)
+        values = sorted(set(mapping.values()))
+        col = {v: i for i, v in enumerate(values)}
+        r = [i for i, v in enumerate(ids.tolist()) if v in mapping]
+        labels = sp.csr_matrix((np.ones(len(r)), (r, [col[mapping[ids[i].item()]] for i in r])), shape=(len(ids), len(values)))
+    ratios = tuple(float(r) for r in args.train_ratios.split(","))
+    scores = node_classification(x, labels, train_ratios=ratios)
+    print("train ratio  micro-F1  macro-F1")
+    for ratio in ratios:
+        s = scores[ratio]
+        print(f"{ratio:>11.0%}  {s['micro_f1']:.4f}    {s['macro_f1']:.4f}")
+    return 0

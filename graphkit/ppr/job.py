@@ -1,0 +1,81 @@
+"""``graphkit ppr`` and ``graphkit ppr-index`` (and their ``jobs/`` twins).
+
+Importing this module does not import pyspark; the handlers do.
+"""
+
+from __future__ import annotations
+
+import time
+
+from graphkit import cli
+from graphkit.ppr import _kernels as K
+
+
+def _ppr_options(parser) -> None:
+    parser.add_argument("--alpha", type=float, default=K.DEFAULT_ALPHA, help="restart probability (default 0.15)")
+    parser.add_argument("--walks", type=int, default=K.DEFAULT_FINGERPRINT_WALKS,
+                        help=f"fingerprint walks per vertex (default {K.DEFAULT_FINGERPRINT_WALKS})")
+
+
+def register(sub) -> None:
+    ppr = sub.add_parser("ppr", help="fully personalized PageRank: top-k targets of every vertex (Parquet)")
+    cli.add_graph_options(ppr)
+    cli.add_output_options(ppr)
+    _ppr_options(ppr)
+    ppr.add_argument("--top-k", type=int, default=100, help="targets kept per source (default 100)")
+    ppr.add_argument("--engine", default="auto", choices=("auto", "local", "distributed"),
+                     help="walk engine (default auto: broadcast fast path when it fits)")
+    ppr.set_defaults(handler=run_ppr)
+
+    index = sub.add_parser("ppr-index", help="fingerprint index for millisecond PPR queries (local artifact)")
+    cli.add_graph_options(index)
+    cli.add_output_options(index)
+    _ppr_options(index)
+    index.set_defaults(handler=run_ppr_index)
+
+
+def _validate(args) -> None:
+    K.check_alpha(args.alpha)
+    K.check_positive_int("walks", args.walks)
+    if hasattr(args, "top_k"):
+        K.check_positive_int("top_k", args.top_k)
+
+
+def run_ppr(args) -> int:
+    from graphkit.artifacts import check_output_path
+    from graphkit.ppr.spark import FullyPersonalizedPageRank
+    from graphkit.sparkio import check_output, write_parquet
+
+    _validate(args)
+    if "://" not in args.output:
+        check_output_path(args.output, args.overwrite)
+    graph = cli.open_graph(args, "graphkit-ppr")
+    check_output(graph.spark, args.output, args.overwrite)
+    started = time.perf_counter()
+    model = FullyPersonalizedPageRank(alpha=args.alpha, walks=args.walks, top_k=args.top_k,
+                                      engine=args.engine, seed=args.seed).fit(graph, progress=cli.progress)
+    cli.progress(f"writing {args.output}")
+    write_parquet(model.transform(), args.output, overwrite=args.overwrite)
+    print(f"ppr: top-{args.top_k} of {graph.num_vertices:,} sources ({model.engine_} engine, "
+          f"{args.walks} walks/vertex) -> {args.output} [{time.perf_counter() - started:.1f} s]")
+    return 0
+
+
+def run_ppr_index(args) -> int:
+    from graphkit.artifacts import check_output_path
+    from graphkit.ppr import PPRIndex
+    from graphkit.ppr.spark import spark_fingerprints
+
+    _validate(args)
+    check_output_path(args.output, args.overwrite)
+    graph = cli.open_graph(args, "graphkit-ppr-index")
+    started = time.perf_counter()
+    csr = graph.to_csr()
+    cli.progress(f"fingerprints: {args.walks} walks from each of {csr.num_vertices:,} vertices")
+    fp = spark_fingerprints(graph.spark, csr, walks=args.walks, alpha=args.alpha, seed=args.seed,
+                            threshold=K.DEFAULT_FINGERPRINT_THRESHOLD)
+    index = PPRIndex.from_fingerprints(csr, fp, walks=args.walks, alpha=args.alpha, seed=args.seed)
+    path = index.save(args.output, overwrite=args.overwrite)
+    print(f"ppr-index: {csr.num_vertices:,} vertices, {int(fp.indptr[-1]):,} fingerprint entries -> {path} "
+          f"[{time.perf_counter() - started:.1f} s]")
+    return 0

@@ -1,0 +1,191 @@
+"""Fully personalized PageRank on Spark: the PPR of every vertex, top-k per source.
+
+Pipeline (PowerWalk's offline/online split, run for all sources):
+
+1. **Fingerprints** of every vertex, computed in Spark tasks: each task walks from its share of
+   the vertices over the broadcast CSR with the vectorised numpy walker
+   (:func:`graphkit.ppr._kernels.fingerprints`; alias tables make weighted steps O(1)). Rows
+   depend only on ``(seed, vertex)``, so any partitioning gives the same bytes.
+2. **Decomposition** for every source, again in tasks over the broadcast CSR and fingerprints
+   (:func:`graphkit.ppr._kernels.fully_ppr_topk`): ``steps`` exact propagation steps, then the
+   fingerprints of the frontier. Batches of sources share sparse products.
+
+This "fast path" needs the CSR and the fingerprints to fit in one task's memory (about
+``16 * (edges + vertices / threshold)`` bytes; 100 MB for soc-Slashdot0902). ``engine="auto"``
+checks that estimate against ``max_broadcast_bytes``. Graphs beyond it need a shuffle-based walker
+(see the README's notes on the distributed engine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphkit.errors import GraphkitError
+from graphkit.ppr import _kernels as K
+
+ENGINES = ("auto", "local", "distributed")
+RESULT_SCHEMA = "src long, dst long, score double"
+
+
+@dataclass
+class FullyPersonalizedPageRank:
+    """Top-``k`` personalized PageRank of every vertex of a :class:`graphkit.Graph`.
+
+    Parameters
+    ----------
+    alpha : float, default 0.15
+        Restart probability; dangling vertices restart at the source.
+    walks : int, default 5000
+        Fingerprint walks per vertex (visit-count estimator; see :func:`graphkit.ppr.fingerprints`).
+    top_k : int, default 100
+        Targets kept per source.
+    engine : {"auto", "local", "distributed"}, default "auto"
+        ``"local"``: broadcast CSR + vectorised numpy walks inside tasks (the fast path).
+    seed : int, default 0
+    steps, epsilon, threshold : see :class:`graphkit.ppr.PPRIndex`
+    max_broadcast_bytes : int, default 2 GiB
+        Largest estimated task footprint that ``engine="auto"`` sends down the fast path.
+
+    Examples
+    --------
+    >>> ppr = FullyPersonalizedPageRank(top_k=10).fit(graph)     # doctest: +SKIP
+    >>> ppr.transform().show()                                   # doctest: +SKIP
+    """
+
+    alpha: float = K.DEFAULT_ALPHA
+    walks: int = K.DEFAULT_FINGERPRINT_WALKS
+    top_k: int = 100
+    engine: str = "auto"
+    seed: int = 0
+    steps: int = K.DEFAULT_STEPS
+    epsilon: float = K.DEFAULT_EPSILON
+    threshold: float = K.DEFAULT_FINGERPRINT_THRESHOLD
+    max_broadcast_bytes: int = 2 << 30
+
+    def _validate(self) -> None:
+        K.check_alpha(self.alpha)
+        K.check_positive_int("walks", self.walks)
+        K.check_positive_int("top_k", self.top_k)
+        K.check_positive_int("steps", self.steps)
+        K.check_nonnegative("epsilon", self.epsilon)
+        K.check_nonnegative("threshold", self.threshold)
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+
+    def estimate_task_bytes(self, num_vertices: int, num_edges: int) -> int:
+        """Memory one task needs on the fast path (CSR + alias table + fingerprints)."""
+        per_vertex_fp = min(1.0 / max(self.threshold, 1e-12), num_vertices)
+        return int(16 * num_edges + 8 * num_vertices * per_vertex_fp)
+
+    def choose_engine(self, num_vertices: int, num_edges: int) -> str:
+        if self.engine != "auto":
+            return self.engine
+        return "local" if self.estimate_task_bytes(num_vertices, num_edges) <= self.max_broadcast_bytes else "distributed"
+
+    def fit(self, graph, progress=None) -> "FullyPersonalizedPageRank":
+        """Compute fingerprints and the top-k of every source (Spark jobs run here).
+
+        Parameters
+        ----------
+        graph : graphkit.Graph
+        progress : callable, optional
+            ``progress(message)`` for long stages.
+        """
+        self._validate()
+        say = progress or (lambda message: None)
+        edges = graph.num_edges * (1 if graph.directed else 2)
+        self.engine_ = self.choose_engine(graph.num_vertices, edges)
+        if self.engine_ == "distributed":
+            raise GraphkitError(
+                f"graph needs ~{self.estimate_task_bytes(graph.num_vertices, edges) / 2**30:.1f} GiB per task on the "
+                "broadcast fast path, above max_broadcast_bytes; the shuffle-based distributed walker is "
+                "not available in this release (raise max_broadcast_bytes if executors have the memory)"
+            )
+        spark = graph.spark
+        say(f"collecting the graph ({graph.num_vertices:,} vertices) for the broadcast fast path")
+        csr = graph.to_csr()
+        self.graph_ = graph
+        self.csr_ = csr
+        sc = spark.sparkContext
+        csr_b = sc.broadcast((csr.indptr, csr.indices, csr.weights))
+
+        say(f"fingerprints: {self.walks} walks from each of {csr.num_vertices:,} vertices")
+        self.fingerprints_ = spark_fingerprints(
+            spark, csr, walks=self.walks, alpha=self.alpha, seed=self.seed, threshold=self.threshold,
+            csr_broadcast=csr_b)
+        fp_b = sc.broadcast(tuple(self.fingerprints_))
+
+        say(f"decomposition: top-{self.top_k} for every source")
+        top_k, steps, epsilon, alpha = self.top_k, self.steps, self.epsilon, self.alpha
+
+        def topk_kernel(sources):
+            import pyarrow as pa
+
+            indptr, indices, weights = csr_b.value
+            fp = K.Fingerprints(*fp_b.value)
+            rows = K.fully_ppr_topk(indptr, indices, weights, fp, sources, top_k,
+                                    alpha=alpha, steps=steps, epsilon=epsilon)
+            src = np.repeat(sources, np.diff(rows.indptr))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(src), pa.array(rows.indices.astype(np.int64)), pa.array(rows.values.astype(np.float64))],
+                names=["src", "dst", "score"],
+            )
+
+        self.dense_result_ = map_vertex_batches(spark, csr.num_vertices, topk_kernel, RESULT_SCHEMA)
+        return self
+
+    def transform(self):
+        """DataFrame ``(src, dst, score)`` in the user's ids (at most ``top_k`` rows per source)."""
+        if not hasattr(self, "dense_result_"):
+            raise RuntimeError("FullyPersonalizedPageRank is not fitted: call fit(graph) first")
+        return self.graph_.translate(self.dense_result_, "src", "dst").select("src", "dst", "score")
+
+
+def spark_fingerprints(spark, csr, *, walks, alpha, seed, threshold, csr_broadcast=None) -> K.Fingerprints:
+    """Fingerprints of every vertex computed in Spark tasks over a broadcast CSR.
+
+    Byte-identical to :func:`graphkit.ppr._kernels.fingerprints` on one machine (rows depend
+    only on the seed and the vertex).
+    """
+    from graphkit.sparkio import map_vertex_batches
+
+    csr_b = csr_broadcast or spark.sparkContext.broadcast((csr.indptr, csr.indices, csr.weights))
+
+    def fingerprint_kernel(vertices):
+        import pyarrow as pa
+
+        indptr, indices, weights = csr_b.value
+        fp = K.fingerprints(indptr, indices, weights, vertices, walks=walks, threshold=threshold,
+                            alpha=alpha, seed=seed)
+        offsets = pa.array(fp.indptr.astype(np.int32))
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(vertices), pa.ListArray.from_arrays(offsets, pa.array(fp.indices)),
+             pa.ListArray.from_arrays(offsets, pa.array(fp.values)), pa.array(fp.mass)],
+            names=["vertex", "targets", "values", "mass"],
+        )
+
+    table = map_vertex_batches(
+        spark, csr.num_vertices, fingerprint_kernel,
+        "vertex long, targets array<int>, values array<float>, mass float",
+    ).toArrow()
+    return _fingerprints_from_arrow(table, csr.num_vertices)
+
+
+def _fingerprints_from_arrow(table, num_vertices: int) -> K.Fingerprints:
+    """Reassemble per-task fingerprint rows (any order) into one Fingerprints in vertex order."""
+    parts = []
+    for batch in table.to_batches():
+        if batch.num_rows == 0:
+            continue
+        targets, values = batch.column("targets"), batch.column("values")
+        offsets = targets.offsets.to_numpy().astype(np.int64)
+        fp = K.Fingerprints(
+            offsets - offsets[0],
+            targets.values.to_numpy()[offsets[0]:offsets[-1]].astype(np.int32),
+            values.values.to_numpy()[offsets[0]:offsets[-1]].astype(np.float32),
+            batch.column("mass").to_numpy().astype(np.float32),
+        )
+        parts.append((batch.column("vertex").to_numpy(), fp))
+    return K.merge_fingerprints(parts, num_vertices)
