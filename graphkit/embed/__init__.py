@@ -1,0 +1,23 @@
+"""Recursive-partition network embeddings (DESIGN.md section 2, after DistNE).
+
+Shape of the capability:
+
+* :mod:`graphkit.embed._kernels` - pure numerical kernels (spectral embedders, recursive
+  bisection, alignment, fusion, whole-graph refinement); the Spark side calls them inside tasks.
+* :mod:`graphkit.embed.local` - :func:`load_embeddings` (Parquet written by the Spark job, read
+  with pyarrow) and :func:`embed_csr` (the same pipeline in one process).
+* :mod:`graphkit.embed.evaluation` - node classification and link prediction metrics.
+
+Importing this package never imports pyspark.
+"""
+
+from graphkit.embed.evaluation import link_prediction_auc, node_classification, split_edges
+from graphkit.embed.local import embed_csr, load_embeddings
+
+__all__ = [
+    "embed_csr",
+    "load_embeddings",
+    "node_classification",
+    "split_edges",
+    "link_prediction_auc",
+]
