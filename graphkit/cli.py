@@ -68,8 +68,14 @@ def open_graph(args, app_name: str):
     from graphkit.session import get_session
 
     spark = get_session(conf_file=args.conf_file, master=args.master, app_name=app_name)
-    progress(f"reading {args.input}")
-    return Graph.read(args.input, spark=spark, options=options)
+    key = (args.input, options, Path(args.input).stat().st_mtime_ns if "://" not in args.input else None)
+    if key not in _OPEN_GRAPHS:  # one process running several commands (the demo) reads once
+        progress(f"reading {args.input}")
+        _OPEN_GRAPHS[key] = Graph.read(args.input, spark=spark, options=options)
+    return _OPEN_GRAPHS[key]
+
+
+_OPEN_GRAPHS: dict = {}
 
 
 def progress(message: str) -> None:

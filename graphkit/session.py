@@ -65,6 +65,10 @@ def get_session(
 
     from graphkit import _jvm
 
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None and conf_file is None and not extra:
+        return active  # one process running several commands (the demo, a notebook) shares it
+
     conf = read_conf(conf_file or DEFAULT_CONF)
     if "PYSPARK_GATEWAY_PORT" in os.environ:
         # Under spark-submit the launcher's settings (its --master, --conf, spark-defaults) win

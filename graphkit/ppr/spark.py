@@ -24,6 +24,7 @@ import numpy as np
 
 from graphkit.errors import GraphkitError
 from graphkit.ppr import _kernels as K
+from graphkit.sparkio import map_vertex_batches
 
 ENGINES = ("auto", "local", "distributed")
 RESULT_SCHEMA = "src long, dst long, score double"
@@ -149,8 +150,6 @@ def spark_fingerprints(spark, csr, *, walks, alpha, seed, threshold, csr_broadca
     Byte-identical to :func:`graphkit.ppr._kernels.fingerprints` on one machine (rows depend
     only on the seed and the vertex).
     """
-    from graphkit.sparkio import map_vertex_batches
-
     csr_b = csr_broadcast or spark.sparkContext.broadcast((csr.indptr, csr.indices, csr.weights))
 
     def fingerprint_kernel(vertices):
