@@ -89,9 +89,15 @@ class StandaloneCluster:
         return self
 
     def kill_worker(self, index: int) -> None:
+        """SIGKILL a worker and its executors (a machine failing), then start a replacement so
+        later tests still see the full cluster."""
         proc = self.worker_procs[index]
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+
+    def restart_worker(self, index: int) -> None:
+        (self.workdir / f"worker{index}.log").unlink(missing_ok=True)
+        self.worker_procs[index] = self.start_worker(index)
 
     def stop(self) -> None:
         for proc in [*self.worker_procs, self.master]:
@@ -111,6 +117,18 @@ class StandaloneCluster:
     def submit(self, job: str, *args: str, timeout: float = 900, conf: dict | None = None) -> subprocess.CompletedProcess:
         """``spark-submit`` a ``jobs/`` entry point to this cluster (client deploy mode)."""
         root = Path(__file__).resolve().parents[2]
+        return subprocess.run(self.submit_command(job, *args, conf=conf), capture_output=True, text=True,
+                              timeout=timeout, env=spark_env(), cwd=root)
+
+    def submit_async(self, job: str, *args: str, conf: dict | None = None, log: Path | None = None) -> subprocess.Popen:
+        """Start a ``spark-submit`` without waiting (for fault injection); output goes to ``log``."""
+        root = Path(__file__).resolve().parents[2]
+        out = open(log or self.workdir / f"submit-{job}.log", "w")
+        return subprocess.Popen(self.submit_command(job, *args, conf=conf), stdout=out, stderr=subprocess.STDOUT,
+                                env=spark_env(), cwd=root, text=True)
+
+    def submit_command(self, job: str, *args: str, conf: dict | None = None) -> list[str]:
+        root = Path(__file__).resolve().parents[2]
         settings = {
             "spark.executor.memory": "1g",
             "spark.cores.max": str(self.workers * self.cores),
@@ -121,5 +139,4 @@ class StandaloneCluster:
         cmd = [str(SPARK_HOME / "bin" / "spark-submit"), "--master", self.url]
         for key, value in settings.items():
             cmd += ["--conf", f"{key}={value}"]
-        cmd += [str(root / "jobs" / job), *args]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=spark_env(), cwd=root)
+        return cmd + [str(root / "jobs" / job), *args]
