@@ -2,8 +2,8 @@
 
 Stages (each a pure kernel from :mod:`graphkit.embed._kernels`, run where it is cheapest):
 
-1. **Partition.** The driver bisects the graph (Fiedler vector + boundary refinement) until there
-   are enough coarse parts to keep every core busy; each coarse part is then bisected further
+1. **Partition.** The driver bisects the graph (Fiedler vector + boundary refinement) into up to
+   16 coarse parts; each coarse part is then bisected further
    in its own Spark task, in parallel, until every part has at most ``max_part_size`` vertices.
 2. **Shared space.** The border vertices (most cut weight in each part, ``2 * dim`` per part) are
    embedded together on the driver; this is the space every part is aligned into.
@@ -25,9 +25,11 @@ import numpy as np
 from graphkit.embed import _kernels as K
 
 SCHEMA = "id long, embedding array<float>"
+#: coarse parts bisected on the driver before the rest of the recursion runs in parallel tasks
+COARSE_PARTS = 16
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RecursivePartitionEmbedding:
     """Estimator: ``RecursivePartitionEmbedding(dim=128, max_part_size=...).fit(graph).transform()``.
 
@@ -139,8 +141,9 @@ class RecursivePartitionEmbedding:
 def _partition(spark, a, a_b, max_part: int, seed: int) -> np.ndarray:
     """Top levels on the driver, then each coarse part's subtree in its own Spark task."""
     n = a.shape[0]
-    target = max(2, 2 * spark.sparkContext.defaultParallelism)
-    coarse_size = max(max_part, int(np.ceil(n / target)))
+    # A fixed fan-out (not the cluster's core count), so the same seed gives the same parts
+    # on a laptop and on any cluster.
+    coarse_size = max(max_part, int(np.ceil(n / COARSE_PARTS)))
     coarse = K.recursive_partition(a, coarse_size, seed)
     num_coarse = int(coarse.max()) + 1
     if coarse_size == max_part:

@@ -30,7 +30,7 @@ ENGINES = ("auto", "local", "distributed")
 RESULT_SCHEMA = "src long, dst long, score double"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FullyPersonalizedPageRank:
     """Top-``k`` personalized PageRank of every vertex of a :class:`graphkit.Graph`.
 
