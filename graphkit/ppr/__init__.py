@@ -1,2 +1,57 @@
-"""Personalized PageRank (placeholder exports, completed below)."""
-from graphkit.ppr._kernels import *  # noqa
+"""Personalized PageRank: Monte-Carlo walks, exact ground truth, fingerprint index, evaluation.
+
+Local side (this package, no Spark):
+
+- :mod:`graphkit.ppr._kernels`: pure numpy/scipy kernels over CSR arrays, shared with the Spark
+  side (one implementation, two callers): alias tables, vectorised walkers, exact batched power
+  iteration, fingerprints and the vertex-centric decomposition.
+- :class:`PPRIndex`: fingerprints + graph as a memory-mapped artifact; millisecond top-k queries.
+- :mod:`graphkit.ppr.evaluation`: precision@k, RAG@k, L1 against exact PPR.
+
+Importing this package never imports pyspark.
+"""
+
+from graphkit.ppr._kernels import (
+    DEFAULT_ALPHA,
+    AliasTable,
+    Fingerprints,
+    SparseRows,
+    alias_table,
+    count_walk_steps,
+    decomposition_ppr,
+    exact_ppr,
+    fingerprints,
+    fully_ppr_topk,
+    merge_fingerprints,
+    monte_carlo_ppr,
+    sample_neighbors,
+    top_k,
+    transition_matrix,
+)
+from graphkit.ppr.evaluation import evaluate, l1_error, precision_at_k, rag_at_k, stratified_sources
+from graphkit.ppr.index import PPRIndex, graph_fingerprint
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "AliasTable",
+    "Fingerprints",
+    "PPRIndex",
+    "SparseRows",
+    "alias_table",
+    "count_walk_steps",
+    "decomposition_ppr",
+    "evaluate",
+    "exact_ppr",
+    "fingerprints",
+    "fully_ppr_topk",
+    "graph_fingerprint",
+    "l1_error",
+    "merge_fingerprints",
+    "monte_carlo_ppr",
+    "precision_at_k",
+    "rag_at_k",
+    "sample_neighbors",
+    "stratified_sources",
+    "top_k",
+    "transition_matrix",
+]

@@ -38,7 +38,7 @@ class FullyPersonalizedPageRank:
     ----------
     alpha : float, default 0.15
         Restart probability; dangling vertices restart at the source.
-    walks : int, default 5000
+    walks : int, default 8000
         Fingerprint walks per vertex (visit-count estimator; see :func:`graphkit.ppr.fingerprints`).
     top_k : int, default 100
         Targets kept per source.
@@ -127,7 +127,8 @@ class FullyPersonalizedPageRank:
             indptr, indices, weights = csr_b.value
             fp = K.Fingerprints(*fp_b.value)
             rows = K.fully_ppr_topk(indptr, indices, weights, fp, sources, top_k,
-                                    alpha=alpha, steps=steps, epsilon=epsilon)
+                                    alpha=alpha, steps=steps, epsilon=epsilon,
+                                    transition=_task_transition(csr_b))
             src = np.repeat(sources, np.diff(rows.indptr))
             yield pa.RecordBatch.from_arrays(
                 [pa.array(src), pa.array(rows.indices.astype(np.int64)), pa.array(rows.values.astype(np.float64))],
@@ -142,6 +143,19 @@ class FullyPersonalizedPageRank:
         if not hasattr(self, "dense_result_"):
             raise RuntimeError("FullyPersonalizedPageRank is not fitted: call fit(graph) first")
         return self.graph_.translate(self.dense_result_, "src", "dst").select("src", "dst", "score")
+
+
+_TRANSITIONS: dict = {}
+
+
+def _task_transition(csr_broadcast):
+    """The transition matrix of a broadcast CSR, built once per Python worker (O(m)) rather
+    than once per batch of sources."""
+    key = csr_broadcast.id
+    if key not in _TRANSITIONS:
+        _TRANSITIONS.clear()
+        _TRANSITIONS[key] = K.transition_matrix(*csr_broadcast.value)
+    return _TRANSITIONS[key]
 
 
 def spark_fingerprints(spark, csr, *, walks, alpha, seed, threshold, csr_broadcast=None) -> K.Fingerprints:
