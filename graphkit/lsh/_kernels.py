@@ -318,7 +318,7 @@ def check_bands(num_perm: int, bands: int | None = None, rows: int | None = None
     return bands, rows
 
 
-def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def band_keys(signatures: np.ndarray, bands: int, rows: int, first_band: int = 0) -> np.ndarray:
     """64-bit key of every (vertex, band): equal keys <=> (almost surely) equal band values.
 
     The function (``graphkit.bandkey.v1``): band ``j`` of a signature holds values
@@ -335,6 +335,11 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     ----------
     signatures : ndarray of uint32, shape (n, bands * rows)
     bands, rows : int
+    first_band : int, default 0
+        Index of the first band in ``signatures``, for computing a slice of the bands:
+        ``band_keys(sig[:, j * rows:(j + m) * rows], m, rows, first_band=j)`` equals
+        ``band_keys(sig, bands, rows)[:, j:j + m]`` (the Spark side forms candidate pairs one
+        band per step this way).
 
     Returns
     -------
@@ -346,7 +351,8 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     n = sig.shape[0]
     if sig.shape[1] != bands * rows:
         raise ValueError(f"signatures have {sig.shape[1]} values, expected bands x rows = {bands * rows}")
-    salt = fmix64(np.arange(1, bands + 1, dtype=np.uint64) * _GOLDEN)
+    first_band = int(first_band)
+    salt = fmix64(np.arange(first_band + 1, first_band + bands + 1, dtype=np.uint64) * _GOLDEN)
     out = np.empty((n, bands), dtype=np.uint64)
     step = max(1, (1 << 16) // bands)  # row blocks keep the uint64 temporaries in cache
     for r0 in range(0, n, step):

@@ -237,10 +237,9 @@ def ppr_from_seeds(
 
 def ppr_transition(graph: CSRGraph) -> sp.csr_matrix:
     """Transpose of the row-stochastic transition matrix (weights respected)."""
-    adj = graph.to_scipy()
-    out_w = np.asarray(adj.sum(axis=1)).ravel()
-    inv = np.divide(1.0, out_w, out=np.zeros(graph.num_vertices), where=out_w > 0)
-    return (sp.diags(inv) @ adj).T.tocsr()
+    from graphkit.ppr._kernels import transition_matrix
+
+    return transition_matrix(graph.indptr, graph.indices, graph.weights).T.tocsr()
 
 
 def ppr_ranking(graph: CSRGraph, seeds, size: int, alpha: float = 0.15, transition=None) -> list:

@@ -391,21 +391,31 @@ class LSHIndex:
         """
         with atomic_directory(path, overwrite=overwrite) as tmp:
             writer = ArtifactWriter(tmp, FORMAT, VERSION, self.params)
-            writer.add_array("signatures", self._signatures)
-            writer.add_array("ids", self._ids)
-            self._table.write_arrays(writer)
-            writer.add_array("deleted", np.flatnonzero(self._deleted).astype(np.int64))
-            writer.add_array("delta_ids", self._delta_ids)
-            writer.add_array("delta_signatures", self._delta_sig)
-            if self._graph is not None:
-                self._graph.write_arrays(writer)
-                writer.add_array("graph_rows", self._graph_rows)
-            writer.finish(
-                num_vertices=len(self),
-                has_graph=self._graph is not None,
-                graph_directed=bool(self._graph.directed) if self._graph is not None else None,
-            )
+            writer.finish(**self.write_arrays(writer))
         return Path(path)
+
+    def write_arrays(self, writer: ArtifactWriter) -> dict:
+        """Add this index's arrays to ``writer`` and return the manifest fields they need.
+
+        For artifacts that hold an index plus files of their own (e.g. the candidate pairs of
+        ``graphkit signatures``): create ``ArtifactWriter(directory, FORMAT, VERSION,
+        index.params)``, call this, add the other files, then ``writer.finish(**fields)``.
+        :meth:`save` is exactly that with no other files.
+        """
+        writer.add_array("signatures", self._signatures)
+        writer.add_array("ids", self._ids)
+        self._table.write_arrays(writer)
+        writer.add_array("deleted", np.flatnonzero(self._deleted).astype(np.int64))
+        writer.add_array("delta_ids", self._delta_ids)
+        writer.add_array("delta_signatures", self._delta_sig)
+        if self._graph is not None:
+            self._graph.write_arrays(writer)
+            writer.add_array("graph_rows", self._graph_rows)
+        return {
+            "num_vertices": len(self),
+            "has_graph": self._graph is not None,
+            "graph_directed": bool(self._graph.directed) if self._graph is not None else None,
+        }
 
     @classmethod
     def load(cls, path: str | os.PathLike, verify: bool = True) -> "LSHIndex":

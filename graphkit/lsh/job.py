@@ -1,0 +1,89 @@
+"""``graphkit signatures``: MinHash-LSH neighbourhood signatures on Spark, written as a local index.
+
+    graphkit signatures INPUT OUTPUT [--format F] [--undirected] [--neighbourhood out|in|both]
+        [--num-perm P] [--bands B] [--pairs-threshold T] [--seed S] [--master M] [--conf-file F]
+
+OUTPUT is a ``graphkit.lsh-index`` directory (open it with ``LSHIndex.load`` or ``graphkit
+repl``); with ``--pairs-threshold`` it also holds ``pairs/`` (Parquet ``a, b,
+jaccard_estimate``). ``--seed`` defaults to 1 here, not 42 as in the other jobs: 1 is
+datasketch's default seed, so the index interoperates with ``datasketch.MinHash(num_perm)``
+sketches out of the box.
+
+Importing this module does not import pyspark (the handler does).
+"""
+
+from __future__ import annotations
+
+import time
+
+from graphkit import cli
+
+#: datasketch's default seed (see the module notes).
+DEFAULT_SEED = 1
+
+
+def register(subparsers) -> None:
+    """Add the ``signatures`` subcommand to the ``graphkit`` parser."""
+    parser = subparsers.add_parser(
+        "signatures",
+        help="MinHash-LSH neighbourhood signatures on Spark -> local LSH index (+ similar pairs)",
+        description="Compute MinHash signatures of every vertex's neighbourhood with Spark and write "
+        "a memory-mapped LSH index for millisecond `similar` / `community` queries.",
+    )
+    cli.add_graph_options(parser)
+    cli.add_output_options(parser)
+    # The shared --seed defaults to 42; signatures default to datasketch's seed 1.
+    parser.set_defaults(seed=DEFAULT_SEED)
+    for action in parser._actions:
+        if action.dest == "seed":
+            action.help = f"seed of the hash family (default {DEFAULT_SEED}, datasketch's default)"
+    lsh = parser.add_argument_group("signatures")
+    lsh.add_argument("--neighbourhood", choices=("out", "in", "both"), default="out",
+                     help="neighbour set of a vertex: out-, in- or all neighbours (default out; "
+                     "the same for --undirected)")
+    lsh.add_argument("--num-perm", type=int, default=128, help="signature length (default 128)")
+    lsh.add_argument("--bands", type=int, help="LSH bands; must divide --num-perm (default num_perm / 2)")
+    lsh.add_argument("--pairs-threshold", type=float,
+                     help="also write all candidate pairs with estimated Jaccard >= T to OUTPUT/pairs")
+    parser.set_defaults(handler=cmd_signatures)
+
+
+def cmd_signatures(args) -> int:
+    from graphkit.artifacts import check_output_path
+    from graphkit.lsh.spark import NeighbourhoodSignatures, check_pairs_threshold, export_index
+
+    # Everything that can be checked without a JVM is checked first.
+    if args.bands is not None and args.num_perm >= 1 and (args.bands < 1 or args.num_perm % args.bands):
+        divisors = [d for d in range(1, args.num_perm + 1) if args.num_perm % d == 0]
+        raise ValueError(f"--bands {args.bands} must divide --num-perm {args.num_perm} "
+                         f"(choose one of {', '.join(map(str, divisors))})")
+    estimator = NeighbourhoodSignatures(
+        num_perm=args.num_perm, bands=args.bands, neighbourhood=args.neighbourhood, seed=args.seed,
+    )
+    config = estimator.config()
+    threshold = None if args.pairs_threshold is None else check_pairs_threshold(args.pairs_threshold)
+    if "://" in args.output and not args.output.startswith("file://"):
+        raise ValueError(f"OUTPUT must be a directory on this machine (the index is a local artifact), got {args.output}")
+    output = args.output.removeprefix("file://")
+    check_output_path(output, args.overwrite)
+    cli.read_options(args)
+
+    started = time.perf_counter()
+    graph = cli.open_graph(args, "graphkit-signatures")
+    summary = export_index(
+        graph, output, estimator, pairs_threshold=threshold, overwrite=args.overwrite, progress=cli.progress,
+        extra_params={"input": args.input},
+    )
+    seconds = time.perf_counter() - started
+    print(f"index      {summary.path}")
+    print(f"vertices   {summary.num_vertices:,} ({summary.indexed:,} with neighbours, in the band tables)")
+    print(f"signatures {config.num_perm} permutations, {config.bands} bands x {config.rows} rows, "
+          f"{config.neighbourhood}-neighbourhoods, seed {config.seed}")
+    if summary.pairs is not None:
+        print(f"pairs      {summary.pairs:,} with estimated Jaccard >= {threshold:g} in {summary.path / 'pairs'}")
+        b = summary.buckets
+        if b.get("skipped"):
+            print(f"skipped    {b['skipped']:,} buckets above {b['max_bucket']:,} members (largest {b['largest']:,}): "
+                  f"pairs meeting only there are missing")
+    print(f"time       {seconds:.1f} s (signatures {summary.timings.get('signatures', 0):.1f} s)")
+    return 0
