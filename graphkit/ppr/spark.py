@@ -145,17 +145,17 @@ class FullyPersonalizedPageRank:
         return self.graph_.translate(self.dense_result_, "src", "dst").select("src", "dst", "score")
 
 
-_TRANSITIONS: dict = {}
+_TRANSITION_CACHE: list = []
 
 
 def _task_transition(csr_broadcast):
     """The transition matrix of a broadcast CSR, built once per Python worker (O(m)) rather
-    than once per batch of sources."""
-    key = csr_broadcast.id
-    if key not in _TRANSITIONS:
-        _TRANSITIONS.clear()
-        _TRANSITIONS[key] = K.transition_matrix(*csr_broadcast.value)
-    return _TRANSITIONS[key]
+    than once per batch of sources. A worker keeps the broadcast value loaded across tasks, so
+    the value object itself identifies the graph."""
+    value = csr_broadcast.value
+    if not _TRANSITION_CACHE or _TRANSITION_CACHE[0] is not value:
+        _TRANSITION_CACHE[:] = [value, K.transition_matrix(*value)]
+    return _TRANSITION_CACHE[1]
 
 
 def spark_fingerprints(spark, csr, *, walks, alpha, seed, threshold, csr_broadcast=None) -> K.Fingerprints:

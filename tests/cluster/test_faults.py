@@ -34,10 +34,12 @@ def _ppr_table(path):
 def test_worker_killed_mid_job_gives_the_same_result(cluster, tmp_path):
     graph = str(dataset("email_eu_core", EMAIL))
     args = ["--walks", "3000", "--top-k", "10", "--seed", "5"]
+    before = set((cluster.workdir / "worker1").glob("app-*"))
     job = cluster.submit_async("ppr.py", graph, str(tmp_path / "cluster"), *args, log=tmp_path / "submit.log")
     try:
-        # kill a worker once executors are running tasks of this application
-        _wait_for(lambda: any((cluster.workdir / "worker1").glob("app-*/*/stderr")), what="executors on worker1")
+        # kill a worker once an executor of this application (not an earlier one) runs on it
+        _wait_for(lambda: any(d.glob("*/stderr") for d in set((cluster.workdir / "worker1").glob("app-*")) - before),
+                  what="an executor of this job on worker1")
         time.sleep(3)
         cluster.kill_worker(1)
         assert job.wait(timeout=900) == 0, (tmp_path / "submit.log").read_text()[-3000:]
