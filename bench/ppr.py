@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from harness import Table, percentile, report, timed  # noqa: E402
-from ppr_kernels import DATASETS, GRAPHS, Timer, _rows_of, exact_for  # noqa: E402
+from ppr_kernels import DATASETS, GRAPHS, Timer, exact_for  # noqa: E402
 
 from graphkit.ppr import _kernels as K  # noqa: E402
 from graphkit.ppr.evaluation import evaluate, stratified_sources  # noqa: E402
@@ -110,41 +110,6 @@ def naive_spark_walker(spark, csr, sources, walks, alpha, seed, max_steps=200):
     return K.SparseRows(np.array(ptr), np.concatenate(cols), np.concatenate(vals)), steps
 
 
-def _decomposition_workaround(spark, est):
-    """The estimator's decomposition stage (graphkit.ppr.spark.fit's topk_kernel), with the per-worker
-    transition-matrix cache keyed by the broadcast's file path instead of ``Broadcast.id``."""
-    from graphkit.sparkio import map_vertex_batches
-    from graphkit.ppr.spark import RESULT_SCHEMA
-
-    sc = spark.sparkContext
-    csr = est.csr_
-    csr_b = sc.broadcast((csr.indptr, csr.indices, csr.weights))
-    fp_b = sc.broadcast(tuple(est.fingerprints_))
-    top_k, steps, epsilon, alpha = est.top_k, est.steps, est.epsilon, est.alpha
-
-    def topk_kernel(sources):
-        import pyarrow as pa
-
-        from graphkit.ppr import _kernels as KK
-
-        cache = KK.__dict__.setdefault("_bench_transitions", {})
-        key = getattr(csr_b, "_path", None) or "driver"
-        if key not in cache:
-            cache.clear()
-            cache[key] = KK.transition_matrix(*csr_b.value)
-        indptr, indices, weights = csr_b.value
-        fp = KK.Fingerprints(*fp_b.value)
-        rows = KK.fully_ppr_topk(indptr, indices, weights, fp, sources, top_k, alpha=alpha, steps=steps,
-                                 epsilon=epsilon, transition=cache[key])
-        src = np.repeat(sources, np.diff(rows.indptr))
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(src), pa.array(rows.indices.astype(np.int64)), pa.array(rows.values.astype(np.float64))],
-            names=["src", "dst", "score"],
-        )
-
-    return map_vertex_batches(spark, csr.num_vertices, topk_kernel, RESULT_SCHEMA)
-
-
 # -- one fully-PPR graph --------------------------------------------------------------------------
 def bench_graph(args, spark, key):
     from graphkit.errors import GraphkitError
@@ -166,27 +131,9 @@ def bench_graph(args, spark, key):
         est.fit(graph)
     from pyspark import StorageLevel
 
-    workaround = False
     with Timer() as t_mat:
-        try:
-            result = est.dense_result_.persist(StorageLevel.MEMORY_AND_DISK)
-            rows_out = result.count()
-        except Exception as exc:  # graphkit.ppr.spark._task_transition reads Broadcast.id on executors
-            est.dense_result_.unpersist()
-            if "has no attribute 'id'" not in str(exc):
-                raise
-            workaround = True
-    if workaround:
-        notes.append(
-            f"{NAMES[key]}: BUG in graphkit/ppr/spark.py: the estimator's decomposition stage fails in executors "
-            "(`_task_transition` reads `csr_broadcast.id`, which executor-side pyspark Broadcast objects lack: "
-            "AttributeError). Row (a) therefore re-runs the decomposition with this script's copy of `topk_kernel` "
-            "(same kernel and batching, transition matrix cached per worker by broadcast path); its fit time "
-            "(fingerprints) is the estimator's own, and the failed first attempt is excluded from the time."
-        )
-        with Timer() as t_mat:
-            result = _decomposition_workaround(spark, est).persist(StorageLevel.MEMORY_AND_DISK)
-            rows_out = result.count()
+        result = est.dense_result_.persist(StorageLevel.MEMORY_AND_DISK)
+        rows_out = result.count()
     total = t_fit.wall + t_mat.wall
     csr = est.csr_  # dense ids of dense_result_
     n = csr.num_vertices
@@ -239,8 +186,7 @@ def bench_graph(args, spark, key):
         f"top-100 of every vertex; accuracy on {len(sources)} degree-stratified sources vs exact PPR",
         COLUMNS,
     )
-    t.add("(a) graphkit FullyPersonalizedPageRank, engine local, Spark local[2]"
-          + (" [decomposition: bench copy, see BUG note]" if workaround else ""), total, gk_steps / total,
+    t.add("(a) graphkit FullyPersonalizedPageRank, engine local, Spark local[2]", total, gk_steps / total,
           *_acc(m_gk), 1.0, f"1 run; fit {t_fit.wall:.1f}s (fingerprints) + materialise {t_mat.wall:.1f}s, {rows_out:,} rows")
     t.add("  fingerprint stage (in fit)", t_fit.wall, fp_rate, "-", "-", "-", "-",
           f"{gk_steps:,} steps; per core {fp_rate / CORES / np_rate:.0%} of the numpy walker")

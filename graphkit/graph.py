@@ -24,7 +24,6 @@ columns. Methods that run Spark actions say so.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from functools import cached_property
