@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import Table, current_rss_mb, dataset, percentile, report, timed  # noqa: E402
 from graphkit import io  # noqa: E402
 from graphkit.lsh import LSHIndex, community  # noqa: E402
-from graphkit.lsh import _kernels as K  # noqa: E402
 from graphkit.lsh.evaluation import community_recovery, exact_jaccard  # noqa: E402
 from graphkit.lsh.index import neighbourhood_csr  # noqa: E402
 

@@ -1,6 +1,5 @@
 """Every notebook in notebooks/ runs top to bottom, and is stored in git with outputs stripped."""
 
-from pathlib import Path
 
 import pytest
 
