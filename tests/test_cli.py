@@ -46,7 +46,10 @@ def test_help_lists_subcommands():
     assert done.returncode == 0 and "info" in done.stdout and "demo" in done.stdout
 
 
-LOCAL_MODULES = ["graphkit", "graphkit.csr", "graphkit.io", "graphkit.artifacts", "graphkit.cli", "graphkit.datasets"]
+LOCAL_MODULES = [
+    "graphkit", "graphkit.csr", "graphkit.io", "graphkit.artifacts", "graphkit.cli", "graphkit.datasets",
+    "graphkit.repl", "graphkit.lsh", "graphkit.ppr", "graphkit.embed", "graphkit.lsh.community",
+]
 
 
 def test_local_side_never_imports_pyspark():
