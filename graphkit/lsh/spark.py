@@ -61,6 +61,7 @@ from typing import Callable
 
 import numpy as np
 
+from graphkit._validation import check_positive_int
 from graphkit.lsh import _kernels as K
 from graphkit.lsh.index import FORMAT, NEIGHBOURHOODS, VERSION, LSHIndex, neighbourhood_csr
 
@@ -122,26 +123,21 @@ class SignatureConfig:
 
     def validate(self) -> "SignatureConfig":
         """Return a copy with ``bands`` and ``rows`` resolved; ``ValueError`` names a bad value."""
-        _check_positive_int("num_perm", self.num_perm)
+        check_positive_int("num_perm", self.num_perm)
         bands, rows = K.check_bands(self.num_perm, self.bands, self.rows)
         if self.neighbourhood not in NEIGHBOURHOODS:
             raise ValueError(f"neighbourhood must be one of {NEIGHBOURHOODS}, got {self.neighbourhood!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not 0 <= self.seed < 2**32:
             raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
         K.check_scheme(self.scheme)
-        _check_positive_int("max_bucket", self.max_bucket)
+        check_positive_int("max_bucket", self.max_bucket)
         if self.num_partitions is not None:
-            _check_positive_int("num_partitions", self.num_partitions)
+            check_positive_int("num_partitions", self.num_partitions)
         if isinstance(self.max_broadcast_bytes, bool) or not isinstance(self.max_broadcast_bytes, (int, np.integer)) \
                 or self.max_broadcast_bytes < 0:
             raise ValueError(f"max_broadcast_bytes must be a non-negative integer, got {self.max_broadcast_bytes!r}")
         return replace(self, num_perm=int(self.num_perm), bands=bands, rows=rows, seed=int(self.seed),
                        max_bucket=int(self.max_bucket))
-
-
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def check_pairs_threshold(threshold) -> float:

@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphkit.errors import EmptyGraphError
+from graphkit._validation import check_positive_int  # noqa: F401 (re-exported)
 
 __all__ = [
     "AliasTable",
@@ -142,13 +143,6 @@ def check_alpha(alpha) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
     return float(alpha)
-
-
-def check_positive_int(name: str, value) -> int:
-    """Return ``value`` as an int, or raise ``ValueError`` unless it is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def check_nonnegative(name: str, value) -> float:
