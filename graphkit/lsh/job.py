@@ -5,7 +5,7 @@
 
 OUTPUT is a ``graphkit.lsh-index`` directory (open it with ``LSHIndex.load`` or ``graphkit
 repl``); with ``--pairs-threshold`` it also holds ``pairs/`` (Parquet ``a, b,
-jaccard_estimate``). ``--seed`` defaults to 1 here, not 42 as in the other jobs: 1 is
+jaccard_estimate``). ``--seed`` defaults to 1 here, not 0 as in the other jobs: 1 is
 datasketch's default seed, so the index interoperates with ``datasketch.MinHash(num_perm)``
 sketches out of the box.
 
@@ -31,12 +31,7 @@ def register(subparsers) -> None:
         "a memory-mapped LSH index for millisecond `similar` / `community` queries.",
     )
     cli.add_graph_options(parser)
-    cli.add_output_options(parser)
-    # The shared --seed defaults to 42; signatures default to datasketch's seed 1.
-    parser.set_defaults(seed=DEFAULT_SEED)
-    for action in parser._actions:
-        if action.dest == "seed":
-            action.help = f"seed of the hash family (default {DEFAULT_SEED}, datasketch's default)"
+    cli.add_output_options(parser, seed=DEFAULT_SEED)  # datasketch's default seed: interoperable sketches
     lsh = parser.add_argument_group("signatures")
     lsh.add_argument("--neighbourhood", choices=("out", "in", "both"), default="out",
                      help="neighbour set of a vertex: out-, in- or all neighbours (default out; "
