@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from harness import Table, percentile, report, timed  # noqa: E402
-from ppr_kernels import DATASETS, GRAPHS, Timer, exact_for  # noqa: E402
+from ppr_kernels import DATASETS, GRAPHS, Timer, exact_for, timed_queries  # noqa: E402
 
 from graphkit.ppr import _kernels as K  # noqa: E402
 from graphkit.ppr.evaluation import evaluate, stratified_sources  # noqa: E402
@@ -230,16 +230,7 @@ def bench_dblp(args):
         index = PPRIndex(walks=args.walks).fit(g)
     exact, _, _ = exact_for(_exact_args(args, "dblp"), g, sources)
     ids = g.ids[sources].tolist()
-    index.query(ids[0], k=100)  # first call builds the id map and transition matrix
-    lat, results = [], []
-    for user_id in ids:
-        started = time.perf_counter()
-        results.append(index.query(user_id, k=100))
-        lat.append(time.perf_counter() - started)
-    dense = [g.index_of([t for t, _ in r]) for r in results]
-    ptr = np.concatenate([[0], np.cumsum([len(d) for d in dense])])
-    scores = np.concatenate([[s for _, s in r] for r in results])
-    rows = K.SparseRows(ptr, np.concatenate(dense), scores)
+    lat, rows = timed_queries(index, g, ids)
     m = evaluate(lambda s: rows, g, sources, (10, 100), exact=exact)
     t = Table(f"com-DBLP: n={g.num_vertices:,}, PPRIndex single-source queries (k=100), "
               f"{len(sources)} degree-stratified sources",

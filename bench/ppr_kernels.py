@@ -144,6 +144,21 @@ def bench_walk(args, g, sources):
     table(f"Monte-Carlo walkers, {args.graph}, {len(sources)} sources", rows)
 
 
+def timed_queries(index, g, ids, k: int = 100):
+    """Time one ``index.query`` per user id (after a warm-up call that builds the id map and the
+    transition matrix); return the latencies (s) and the answers as dense-id SparseRows."""
+    index.query(ids[0], k=k)
+    latencies, results = [], []
+    for user_id in ids:
+        start = time.perf_counter()
+        results.append(index.query(user_id, k=k))
+        latencies.append(time.perf_counter() - start)
+    dense = [g.index_of([t for t, _ in r]) for r in results]
+    ptr = np.concatenate([[0], np.cumsum([len(d) for d in dense])])
+    scores = np.concatenate([[s for _, s in r] for r in results])
+    return latencies, K.SparseRows(ptr, np.concatenate(dense), scores)
+
+
 def bench_query(args, g, sources):
     with Timer() as t_build:
         index = PPRIndex(walks=args.walks, threshold=args.threshold, steps=args.steps, epsilon=args.epsilon).fit(g)
@@ -156,18 +171,9 @@ def bench_query(args, g, sources):
             PPRIndex.load(path, verify=False)
         exact, _, _ = exact_for(args, g, sources)
         ids = g.ids[sources].tolist()
-        loaded.query(ids[0], k=100)  # first call builds the id map and transition matrix
-        latencies, results = [], []
-        for user_id in ids:
-            start = time.perf_counter()
-            results.append(loaded.query(user_id, k=100))
-            latencies.append(time.perf_counter() - start)
+        latencies, rows = timed_queries(loaded, g, ids)
         with Timer() as t_batch:
             loaded.query(ids, k=100)
-    dense = [g.index_of([t for t, _ in r]) for r in results]
-    ptr = np.concatenate([[0], np.cumsum([len(d) for d in dense])])
-    scores = np.concatenate([[s for _, s in r] for r in results])
-    rows = K.SparseRows(ptr, np.concatenate(dense), scores)
     metrics = evaluate(lambda s: rows, g, sources, (10, 100), exact=exact)
     lat = np.array(latencies) * 1e3
     table(
