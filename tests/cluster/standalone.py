@@ -4,6 +4,7 @@ pyspark installation's own ``spark-class``, for integration tests."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -89,8 +90,8 @@ class StandaloneCluster:
         return self
 
     def kill_worker(self, index: int) -> None:
-        """SIGKILL a worker and its executors (a machine failing), then start a replacement so
-        later tests still see the full cluster."""
+        """SIGKILL a worker and its executors (a machine failing). Call :meth:`restart_worker`
+        afterwards so later tests still see the full cluster."""
         proc = self.worker_procs[index]
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -113,6 +114,31 @@ class StandaloneCluster:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    # -- what ran where (read from the workers' work directories, whatever the log levels) ----
+    def app_ids(self) -> set[str]:
+        """Applications that have had an executor on any worker so far."""
+        return {p.name for p in self.workdir.glob("worker*/app-*")}
+
+    def executor_logs(self, app_id: str, worker: int | None = None) -> list[Path]:
+        """The stderr of every executor of ``app_id`` (on one worker, or on all of them)."""
+        return sorted(self.workdir.glob(f"worker{'*' if worker is None else worker}/{app_id}/*/stderr"))
+
+    def tasks_started(self, app_id: str, worker: int | None = None) -> int:
+        """How many tasks executors of ``app_id`` started (executors log at INFO)."""
+        return sum(log.read_text(errors="replace").count("Running task ")
+                   for log in self.executor_logs(app_id, worker))
+
+    def tasks_in_flight(self, app_id: str, worker: int) -> dict[str, tuple[str, str]]:
+        """Tasks an executor of ``app_id`` on ``worker`` has started and not yet finished or failed:
+        ``{TID: (task index, stage id)}``."""
+        text = "".join(log.read_text(errors="replace") for log in self.executor_logs(app_id, worker))
+        started = {tid: (index, stage) for index, stage, tid in
+                   re.findall(r"Running task (\d+)\.\d+ in stage (\d+)\.\d+ \(TID (\d+)\)", text)}
+        ended = re.findall(r"(?:Finished|Exception in|Executor killed) task \S+ in stage \S+ \(TID (\d+)\)", text)
+        for tid in ended:
+            started.pop(tid, None)
+        return started
 
     def submit(self, job: str, *args: str, timeout: float = 900, conf: dict | None = None) -> subprocess.CompletedProcess:
         """``spark-submit`` a ``jobs/`` entry point to this cluster (client deploy mode)."""

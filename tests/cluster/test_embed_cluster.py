@@ -14,6 +14,7 @@ ARGS = ("--undirected", "--dim", "16", "--max-part-size", "300", "--seed", "3")
 def test_embed_job_on_standalone_cluster_equals_local_mode(cluster, tmp_path):
     graph_file = dataset("email_eu_core", "email-Eu-core.txt")
     on_cluster = tmp_path / "cluster-emb"
+    before = cluster.app_ids()
     done = cluster.submit("embed.py", str(graph_file), str(on_cluster), *ARGS,
                           conf={"spark.sql.shuffle.partitions": "4"})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -30,6 +31,6 @@ def test_embed_job_on_standalone_cluster_equals_local_mode(cluster, tmp_path):
     assert x_c.shape == (1005, 16)
     assert np.array_equal(ids_c, ids_l)
     np.testing.assert_allclose(x_c, x_l, rtol=0, atol=1e-5)
-    # the work ran on the workers, not in the driver
-    apps = [p.name for w in ("worker0", "worker1") for p in (cluster.workdir / w).iterdir()]
-    assert any(name.startswith("app-") for name in apps)
+    # the work ran in this application's executors on the workers, not in the driver
+    (app,) = cluster.app_ids() - before
+    assert cluster.tasks_started(app) > 0

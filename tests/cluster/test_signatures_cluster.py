@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 def test_signatures_job_on_standalone_cluster_equals_local(cluster, tmp_path):
     graph_file = dataset("email_eu_core", "email-Eu-core.txt")
     out = tmp_path / "email-lsh"
+    before = cluster.app_ids()
     done = cluster.submit("signatures.py", str(graph_file), str(out), "--neighbourhood", "in",
                           "--pairs-threshold", "0.5", "--seed", "7",
                           conf={"spark.sql.shuffle.partitions": "4"})
@@ -39,6 +40,6 @@ def test_signatures_job_on_standalone_cluster_equals_local(cluster, tmp_path):
     pairs = pd.read_parquet(out / "pairs")
     assert len(pairs) == manifest["pairs"]["count"] > 0
     assert all(local.jaccard(a, b) == j >= 0.5 for a, b, j in pairs.itertuples(index=False))
-    # the work ran on the workers, not in the driver
-    apps = [p.name for w in ("worker0", "worker1") for p in (cluster.workdir / w).iterdir()]
-    assert any(name.startswith("app-") for name in apps)
+    # the work ran in this application's executors on the workers, not in the driver
+    (app,) = cluster.app_ids() - before
+    assert cluster.tasks_started(app) > 0
