@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Callable, Iterable
 
@@ -86,3 +87,33 @@ def map_vertex_batches(
                 yield from kernel(sources)
 
     return starts.mapInArrow(run, schema)
+
+
+class Scratch:
+    """Intermediate results of an iterative job, written as Parquet under the session's checkpoint
+    directory and deleted by :meth:`close`.
+
+    Iterating on cached DataFrames makes every round's plan contain all the previous ones, and
+    Spark's planning time then grows with the depth; writing a round out and reading it back cuts
+    the lineage. Files on the checkpoint directory (HDFS/S3 on a cluster) also survive the loss
+    of an executor, which ``localCheckpoint`` does not. Without a checkpoint directory, rounds
+    fall back to ``localCheckpoint``.
+    """
+
+    def __init__(self, spark, name: str):
+        self.spark = spark
+        base = spark.sparkContext.getCheckpointDir()
+        self.path = f"{base.rstrip('/')}/{name}-{uuid.uuid4().hex[:12]}" if base else None
+        self._serial = itertools.count(1)  # next() is atomic: pipelined batches share a scratch
+
+    def freeze(self, frame, label: str = "part"):
+        """``frame`` materialised with no lineage (a Parquet scan, or a local checkpoint)."""
+        if self.path is None:
+            return frame.localCheckpoint(eager=True)
+        target = f"{self.path}/{label}-{next(self._serial):05d}"
+        frame.write.mode("overwrite").parquet(target)
+        return self.spark.read.parquet(target)
+
+    def close(self) -> None:
+        if self.path is not None:
+            _jvm.delete_path(self.spark, self.path)

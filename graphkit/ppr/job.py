@@ -53,9 +53,13 @@ def run_ppr(args) -> int:
     check_output(graph.spark, args.output, args.overwrite)
     started = time.perf_counter()
     model = FullyPersonalizedPageRank(alpha=args.alpha, walks=args.walks, top_k=args.top_k,
-                                      engine=args.engine, seed=args.seed).fit(graph, progress=cli.progress)
-    cli.progress(f"writing {args.output}")
-    write_parquet(model.transform(), args.output, overwrite=args.overwrite)
+                                      engine=args.engine, seed=args.seed)
+    try:
+        model.fit(graph, progress=cli.progress)
+        cli.progress(f"writing {args.output}")
+        write_parquet(model.transform(), args.output, overwrite=args.overwrite)
+    finally:
+        model.close()
     print(f"ppr: top-{args.top_k} of {graph.num_vertices:,} sources ({model.engine_} engine, "
           f"{args.walks} walks/vertex) -> {args.output} [{time.perf_counter() - started:.1f} s]")
     return 0

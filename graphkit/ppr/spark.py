@@ -12,19 +12,22 @@ Pipeline (PowerWalk's offline/online split, run for all sources):
 
 This "fast path" needs the CSR and the fingerprints to fit in one task's memory (about
 ``16 * (edges + vertices / threshold)`` bytes; 100 MB for soc-Slashdot0902). ``engine="auto"``
-checks that estimate against ``max_broadcast_bytes``. Graphs beyond it need a shuffle-based walker
-(see the README's notes on the distributed engine).
+checks that estimate against ``max_broadcast_bytes`` and sends larger graphs to the distributed
+engine (:mod:`graphkit.ppr.distributed`): walkers as DataFrame rows moved by joins against
+blocked alias tables and precomputed segments, never the whole graph in one place. It is plain
+Monte Carlo (visit counting), so for the same precision it needs more walks than the fast path.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphkit.errors import GraphkitError
 from graphkit.ppr import _kernels as K
-from graphkit.sparkio import map_vertex_batches
+from graphkit.ppr.distributed import WalkSettings, distributed_ppr_topk
+from graphkit.sparkio import Scratch, map_vertex_batches
 
 ENGINES = ("auto", "local", "distributed")
 RESULT_SCHEMA = "src long, dst long, score double"
@@ -39,15 +42,20 @@ class FullyPersonalizedPageRank:
     alpha : float, default 0.15
         Restart probability; dangling vertices restart at the source.
     walks : int, default 8000
-        Fingerprint walks per vertex (visit-count estimator; see :func:`graphkit.ppr.fingerprints`).
+        Walks per vertex: fingerprint walks on the fast path (see :func:`graphkit.ppr.fingerprints`),
+        Monte-Carlo walks per source on the distributed engine (visit-count estimator on both).
     top_k : int, default 100
         Targets kept per source.
     engine : {"auto", "local", "distributed"}, default "auto"
         ``"local"``: broadcast CSR + vectorised numpy walks inside tasks (the fast path).
+        ``"distributed"``: shuffle-based walker (:mod:`graphkit.ppr.distributed`). ``"auto"``:
+        the fast path when :meth:`estimate_task_bytes` fits ``max_broadcast_bytes``.
     seed : int, default 0
     steps, epsilon, threshold : see :class:`graphkit.ppr.PPRIndex`
     max_broadcast_bytes : int, default 2 GiB
         Largest estimated task footprint that ``engine="auto"`` sends down the fast path.
+    walk_settings : WalkSettings, optional
+        Tuning of the distributed engine (hub block size, segments, walkers in flight).
 
     Examples
     --------
@@ -64,6 +72,7 @@ class FullyPersonalizedPageRank:
     epsilon: float = K.DEFAULT_EPSILON
     threshold: float = K.DEFAULT_FINGERPRINT_THRESHOLD
     max_broadcast_bytes: int = 2 << 30
+    walk_settings: WalkSettings = field(default_factory=WalkSettings)
 
     def _validate(self) -> None:
         K.check_alpha(self.alpha)
@@ -74,6 +83,7 @@ class FullyPersonalizedPageRank:
         K.check_nonnegative("threshold", self.threshold)
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        self.walk_settings.validate()
 
     def estimate_task_bytes(self, num_vertices: int, num_edges: int) -> int:
         """Memory one task needs on the fast path (CSR + alias table + fingerprints)."""
@@ -98,24 +108,29 @@ class FullyPersonalizedPageRank:
         say = progress or (lambda message: None)
         edges = graph.num_edges * (1 if graph.directed else 2)
         self.engine_ = self.choose_engine(graph.num_vertices, edges)
+        self.graph_ = graph
+        self.close()
         if self.engine_ == "distributed":
-            raise GraphkitError(
-                f"graph needs ~{self.estimate_task_bytes(graph.num_vertices, edges) / 2**30:.1f} GiB per task on the "
-                "broadcast fast path, above max_broadcast_bytes; the shuffle-based distributed walker is "
-                "not available in this release (raise max_broadcast_bytes if executors have the memory)"
-            )
+            say(f"distributed engine: {self.walks} Monte-Carlo walks from each of {graph.num_vertices:,} sources")
+            self._scratch = Scratch(graph.spark, "graphkit-ppr")
+            self.dense_result_ = distributed_ppr_topk(
+                graph, walks=self.walks, alpha=self.alpha, top_k=self.top_k, seed=self.seed,
+                settings=self.walk_settings, results=self._scratch, progress=say)
+            return self
         spark = graph.spark
         say(f"collecting the graph ({graph.num_vertices:,} vertices) for the broadcast fast path")
         csr = graph.to_csr()
-        self.graph_ = graph
         self.csr_ = csr
         sc = spark.sparkContext
         csr_b = sc.broadcast((csr.indptr, csr.indices, csr.weights))
 
         say(f"fingerprints: {self.walks} walks from each of {csr.num_vertices:,} vertices")
+        started = time.perf_counter()
         self.fingerprints_ = spark_fingerprints(
             spark, csr, walks=self.walks, alpha=self.alpha, seed=self.seed, threshold=self.threshold,
             csr_broadcast=csr_b)
+        # wall time of the walk stage alone (tasks + collecting the rows), for benchmarks
+        self.fingerprint_seconds_ = time.perf_counter() - started
         fp_b = sc.broadcast(tuple(self.fingerprints_))
 
         say(f"decomposition: top-{self.top_k} for every source")
@@ -143,6 +158,14 @@ class FullyPersonalizedPageRank:
         if not hasattr(self, "dense_result_"):
             raise RuntimeError("FullyPersonalizedPageRank is not fitted: call fit(graph) first")
         return self.graph_.translate(self.dense_result_, "src", "dst").select("src", "dst", "score")
+
+    def close(self) -> None:
+        """Delete the distributed engine's result files (after :meth:`transform`'s output is
+        written). A no-op on the fast path."""
+        scratch = getattr(self, "_scratch", None)
+        if scratch is not None:
+            scratch.close()
+            self._scratch = None
 
 
 _TRANSITION_CACHE: list = []
