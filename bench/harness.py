@@ -99,7 +99,8 @@ def report(name: str, tables: list[Table], notes: str = "") -> None:
     """Print the tables and replace this benchmark's section in docs/benchmarks.md."""
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     body = "\n\n".join(t.render() for t in tables)
-    section = f"## {name}\n\n_{stamp}; {machine()}; `python bench/{name}.py`_\n\n{body}\n"
+    command = " ".join([f"python bench/{name}.py", *sys.argv[1:]])
+    section = f"## {name}\n\n_{stamp}; {machine()}; `{command}`_\n\n{body}\n"
     if notes:
         section += f"\n{notes.strip()}\n"
     print(section)
