@@ -29,5 +29,9 @@ test: setup
 bench: setup
 	$(BIN)/python bench/run_all.py
 
+# Jupyter on notebooks/ with graphkit's own virtualenv as the kernel (open the printed URL).
+notebooks: setup
+	$(BIN)/jupyter notebook --notebook-dir=notebooks --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
+
 clean:
 	rm -rf $(VENV) out .pytest_cache
