@@ -7,10 +7,12 @@ Stages (each a pure kernel from :mod:`graphkit.embed._kernels`, run where it is 
    in its own Spark task, in parallel, until every part has at most ``max_part_size`` vertices.
 2. **Shared space.** The border vertices (most cut weight in each part, ``2 * dim`` per part) are
    embedded together on the driver; this is the space every part is aligned into.
-3. **Parts in parallel.** One Spark task per part embeds the part's induced subgraph (ProNE) and
+3. **Parts in parallel.** One Spark task per part embeds the part's induced subgraph (regularised
+   spectral embedding by default, see :func:`graphkit.embed._kernels.spectral_embed`) and
    rotates it into the shared space by orthogonal Procrustes on the shared vertices.
 4. **Fuse and refine.** Every vertex's pieces are averaged (linear in the vertices), then a
-   whole-graph refinement (sparse products, linear in the edges) removes the seams.
+   whole-graph refinement (two rounds of the eigensolver warm-started from the fused embedding,
+   sparse products linear in the edges) removes the seams.
 
 The driver holds the CSR (it is the single-machine hand-off of :class:`graphkit.Graph`); parts
 ship to executors as broadcast arrays.
@@ -41,7 +43,8 @@ class RecursivePartitionEmbedding:
         Parts have at most this many vertices (must be ``> 2 * dim``); ``None`` embeds the
         whole graph in one piece (the quality reference).
     seed : int, default 0
-    method : {"prone", "netmf"}, default "prone"
+    method : {"spectral", "prone", "netmf"}, default "spectral"
+        See :func:`graphkit.embed._kernels.embed_part`.
     refine_iterations : int, default 2
 
     Attributes
@@ -55,7 +58,7 @@ class RecursivePartitionEmbedding:
     dim: int = 128
     max_part_size: int | None = None
     seed: int = 0
-    method: str = "prone"
+    method: str = "spectral"
     refine_iterations: int = 2
 
     def fit(self, graph, progress=None) -> "RecursivePartitionEmbedding":
@@ -123,7 +126,8 @@ class RecursivePartitionEmbedding:
                 pieces.append((batch.column("id").to_numpy(), flat.reshape(batch.num_rows, dim)))
         say("fusing the pieces and refining")
         fused = K.fuse(n, pieces)
-        self.embedding_ = K.global_refinement(a, fused, iterations=self.refine_iterations)
+        self.embedding_ = K.global_refinement(a, fused, iterations=self.refine_iterations, method=self.method,
+                                              seed=self.seed)
         return self
 
     def transform(self):

@@ -93,7 +93,7 @@ def test_partition_of_blogcatalog_beats_random(blogcatalog):
 
 
 # -- embedders ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["netmf", "prone"])
+@pytest.mark.parametrize("method", ["spectral", "netmf", "prone"])
 def test_embed_part_separates_blocks_and_zeroes_isolated(sbm4, method):
     graph, truth = sbm4
     x = K.embed_part(graph, 16, seed=0, method=method)
@@ -112,6 +112,49 @@ def test_embed_part_separates_blocks_and_zeroes_isolated(sbm4, method):
 def test_embed_part_is_reproducible(sbm4):
     graph, _ = sbm4
     assert np.array_equal(K.embed_part(graph, 8, seed=3), K.embed_part(graph, 8, seed=3))
+
+
+def test_spectral_operator_is_regularised_and_ignores_self_loops():
+    # Path 0-1-2 plus a self-loop on 0: degrees (self-loops dropped) 1, 2, 1, mean 4/3.
+    a = sp.csr_matrix(np.array([[5.0, 1, 0], [1, 0, 1], [0, 1, 0]]))
+    op = K.spectral_operator(a, tau=0.75).toarray()
+    reg = np.array([1.0, 2.0, 1.0]) + 0.75 * 4 / 3
+    expected = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]) / np.sqrt(np.outer(reg, reg))
+    assert np.allclose(op, expected)
+    assert np.allclose(K.spectral_operator(a, tau=0).toarray(),
+                       np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]) / np.sqrt(np.outer([1, 2, 1], [1, 2, 1])))
+    with pytest.raises(ValueError, match="tau"):
+        K.spectral_operator(a, tau=-1)
+
+
+def test_top_eigenpairs_match_a_dense_solver(sbm4):
+    graph, _ = sbm4
+    op = K.spectral_operator(K.adjacency(graph))
+    exact = np.linalg.eigvalsh(op.toarray())[::-1][:12]
+    evals, evecs = K.top_eigenpairs(op, 12, seed=1, oversample=20, rounds=6)
+    assert np.allclose(evals, exact, atol=1e-6)
+    assert np.allclose(evecs.T @ evecs, np.eye(12), atol=1e-8)
+    assert np.allclose(op @ evecs, evecs * evals, atol=1e-4)
+    # A start that already spans the answer needs a single round.
+    warm, _ = K.top_eigenpairs(op, 12, seed=2, oversample=20, rounds=1, start=evecs)
+    assert np.allclose(warm, exact, atol=1e-8)
+
+
+def test_global_refinement_reaches_the_whole_graph_embedding(sbm4):
+    graph, truth = sbm4
+    a = K.adjacency(graph)
+    whole = K.spectral_embed(a, 8, seed=0)
+    rng = np.random.default_rng(0)
+    # A rough start: the whole-graph embedding blurred with noise.
+    start = whole + 0.5 * rng.standard_normal(whole.shape)
+    refined = K.global_refinement(a, start, iterations=2, method="spectral")
+    core = truth >= 0
+    # Same subspace up to rotation: the Procrustes residual is small.
+    u, _, vt = np.linalg.svd(refined[core].T @ whole[core])
+    assert np.linalg.norm(refined[core] @ (u @ vt) - whole[core]) / np.linalg.norm(whole[core]) < 0.05
+    assert np.all(refined[~core] == 0)
+    with pytest.raises(ValueError, match="method"):
+        K.global_refinement(a, start, method="deepwalk")
 
 
 def test_align_recovers_a_rotation():

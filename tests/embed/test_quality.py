@@ -36,8 +36,8 @@ def test_ppi_embedding_beats_random(ppi, ppi_whole):
     noise = rng.standard_normal(ppi_whole.shape)
     noise /= np.linalg.norm(noise, axis=1, keepdims=True)
     micro0, macro0 = _f1(noise, labels)
-    # Measured: 0.246 / 0.203 vs random 0.070 / 0.046 (50 labels, so chance is low).
-    assert micro > 0.22 and macro > 0.18
+    # Measured: 0.247 / 0.211 vs random about 0.06 / 0.05 (50 labels, so chance is low).
+    assert micro > 0.22 and macro > 0.19
     assert micro > micro0 + 0.1 and macro > macro0 + 0.1
 
 
@@ -48,7 +48,7 @@ def test_ppi_partitioned_close_to_whole(ppi, ppi_whole):
     fused = K.partitioned_embedding(graph, parts, DIM, seed=0)
     whole_micro, whole_macro = _f1(ppi_whole, labels)
     micro, macro = _f1(fused, labels)
-    # Measured: whole 0.246 / 0.203, two parts 0.248 / 0.202.
+    # Measured: whole 0.247 / 0.211, two parts 0.244 / 0.210.
     assert micro > whole_micro - 0.015 and macro > whole_macro - 0.015
 
 
@@ -59,9 +59,10 @@ def test_blogcatalog_eight_parts_close_to_whole(blogcatalog):
     fused = K.partitioned_embedding(graph, parts, DIM, seed=0)
     whole_micro, whole_macro = _f1(whole, labels)
     micro, macro = _f1(fused, labels)
-    # Measured: whole 0.413 / 0.246, eight parts 0.407 / 0.246 (60% of the edges are cut).
-    assert whole_micro > 0.40
-    assert micro > whole_micro - 0.015 and macro > whole_macro - 0.015
+    # Measured: whole 0.438 / 0.304, eight parts 0.435 / 0.299 (60% of the edges are cut);
+    # ProNE, the previous default, 0.413 / 0.255.
+    assert whole_micro > 0.425 and whole_macro > 0.28
+    assert micro > whole_micro - 0.01 and macro > whole_macro - 0.01
 
 
 def test_email_link_prediction():
@@ -71,6 +72,7 @@ def test_email_link_prediction():
     auc = link_prediction_auc(x, graph, positives, seed=0)
     random = np.random.default_rng(0).standard_normal(x.shape)
     auc0 = link_prediction_auc(random, graph, positives, seed=0)
-    # Measured: 0.912; a random embedding scores about 0.5.
-    assert auc > 0.85
+    # Measured: 0.943 (ProNE 0.912, the spectral embedding without propagation 0.846); a
+    # random embedding scores about 0.5.
+    assert auc > 0.9
     assert abs(auc0 - 0.5) < 0.05
