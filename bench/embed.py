@@ -2,14 +2,18 @@
 
 BlogCatalog and PPI: node classification (Micro/Macro-F1 at 10/50/90 % training) and time for
 graphkit partitioned into 2, 8 and 32 parts (the Spark estimator on local[2]), graphkit on the
-whole graph, and a plain spectral baseline written here (randomized SVD of D^-1/2 A D^-1/2,
-dim 128, rows L2-normalised), which is the same-run reference of the ratio columns.
-com-DBLP (full run only): time, peak driver memory and link-prediction ROC-AUC, whole graph vs 32
-parts. GraphFrames' RandomWalkEmbeddings is the named peer; it gets a row saying why it did not run
-when its JVM package is not on the classpath.
+whole graph with its default embedder (regularised spectral embedding + propagation) and with
+ProNE (the previous default, for reference), and a plain spectral baseline written here
+(randomized SVD of D^-1/2 A D^-1/2, dim 128, rows L2-normalised), which is the same-run reference
+of the ratio columns. com-DBLP (full run only): time, peak driver memory and link-prediction
+ROC-AUC, whole graph vs 32 parts. GraphFrames' RandomWalkEmbeddings is the named peer; it gets a
+row saying why it did not run when its JVM package is not on the classpath.
 
-    python bench/embed.py            # everything, times are medians of 3 runs
-    python bench/embed.py --quick    # BlogCatalog + PPI only, 1 timed run, 2 classification splits
+Every time is the median of several timed runs of the same call (the first run pays for Spark's
+warm-up, so a single run overstates it); the min-max range is reported beside it.
+
+    python bench/embed.py            # everything: medians of 5 runs (com-DBLP: 3), 5 splits
+    python bench/embed.py --quick    # BlogCatalog + PPI only, medians of 3 runs, 2 splits
 """
 
 from __future__ import annotations
@@ -23,12 +27,25 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import Table, dataset, peak_rss_mb, report, timed  # noqa: E402
+from bench.harness import Table, dataset, peak_rss_mb, report  # noqa: E402
 
 DIM = 128
 SEED = 0
 PART_COUNTS = (2, 8, 32)
 RATIOS = (0.1, 0.5, 0.9)
+
+
+def timed_runs(fn, *args, repeats: int = 3, **kwargs):
+    """Run ``fn`` ``repeats`` times; return (median seconds, "min-max" text, last result)."""
+    import statistics
+    import time
+
+    times, result = [], None
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        result = fn(*args, **kwargs)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), f"{min(times):.3g}-{max(times):.3g}", result
 
 
 def spectral_baseline(a: sp.csr_matrix, dim: int = DIM, seed: int = SEED) -> np.ndarray:
@@ -65,38 +82,39 @@ def classification_table(spark, name: str, path: Path, repeats: int, splits: int
     labels = labels.tocsr()
     graph = Graph.read(path, spark=spark, directed=False)
     n = graph.num_vertices
-    columns = ["method", "parts", "time s", "time ratio"]
+    columns = ["method", "parts", "time s", "time range s", "time ratio"]
     for r in RATIOS:
         columns += [f"Mi-F1 {r:.0%}", f"Ma-F1 {r:.0%}"]
     columns.append("Mi-F1@50% ratio")
     table = Table(f"{name}: n={n:,}, dim {DIM}, node classification (mean of {splits} splits), "
-                  f"time median of {repeats} run(s)", columns)
+                  f"time median of {repeats} runs", columns)
 
     def scores(x, rows):
         f1 = node_classification(x, labels[rows], train_ratios=RATIOS, repeats=splits, seed=0)
         return [v for r in RATIOS for v in (f1[r]["micro_f1"], f1[r]["macro_f1"])], f1[0.5]["micro_f1"]
 
     a = csr_from_matrix(adjacency).to_scipy()
-    base_time, base_x = timed(spectral_baseline, a, repeats=repeats)
+    base_time, base_range, base_x = timed_runs(spectral_baseline, a, repeats=repeats)
     base_f1, base_mi50 = scores(base_x, np.arange(n))
-    table.add("spectral SVD baseline (reference)", 1, base_time, 1.0, *base_f1, 1.0)
+    table.add("spectral SVD baseline (reference)", 1, base_time, base_range, 1.0, *base_f1, 1.0)
     print(table.render(), flush=True)
 
-    def fit(max_part_size):
-        return RecursivePartitionEmbedding(dim=DIM, max_part_size=max_part_size, seed=SEED).fit(graph)
+    def fit(max_part_size, method):
+        return RecursivePartitionEmbedding(dim=DIM, max_part_size=max_part_size, seed=SEED,
+                                           method=method).fit(graph)
 
-    for label, max_part_size in [("graphkit whole graph", None)] + [
-        (f"graphkit {k} parts (Spark local[2])", -(-n // k)) for k in PART_COUNTS
-    ]:
+    runs = [("graphkit whole graph", None, "spectral"), ("graphkit whole graph, method='prone'", None, "prone")]
+    runs += [(f"graphkit {k} parts (Spark local[2])", -(-n // k), "spectral") for k in PART_COUNTS]
+    for label, max_part_size, method in runs:
         if max_part_size is not None and max_part_size <= 2 * DIM:
-            table.add(label, "-", "not run", "-", *(["-"] * 2 * len(RATIOS)),
+            table.add(label, "-", "not run", "-", "-", *(["-"] * 2 * len(RATIOS)),
                       f"n/{label.split()[1]} = {max_part_size} <= 2*dim")
             continue
-        seconds, model = timed(fit, max_part_size, repeats=repeats)
+        seconds, spread, model = timed_runs(fit, max_part_size, method, repeats=repeats)
         f1, mi50 = scores(model.embedding_, model.ids_.astype(np.int64))
-        table.add(label, int(model.parts_.max()) + 1, seconds, seconds / base_time, *f1, mi50 / base_mi50)
+        table.add(label, int(model.parts_.max()) + 1, seconds, spread, seconds / base_time, *f1, mi50 / base_mi50)
         print(table.render(), flush=True)
-    table.add(f"GraphFrames RandomWalkEmbeddings: {gf_status}", "-", "-", "-", *(["-"] * 2 * len(RATIOS)), "-")
+    table.add(f"GraphFrames RandomWalkEmbeddings: {gf_status}", "-", "-", "-", "-", *(["-"] * 2 * len(RATIOS)), "-")
     return table
 
 
@@ -111,19 +129,19 @@ def dblp_table(spark, repeats: int, gf_status: str) -> Table:
     graph = Graph.from_csr(spark, train)
     n = train.num_vertices
     table = Table(f"com-DBLP: n={n:,}, {len(positives):,} held-out edges (20 %), dim {DIM}, "
-                  f"link prediction ROC-AUC (cosine), time median of {repeats} run(s)",
-                  ["method", "parts", "time s", "time ratio", "peak driver RSS MiB", "AUC"])
-    base_time, x = timed(spectral_baseline, train.to_scipy(), repeats=repeats)
-    table.add("spectral SVD baseline (reference)", 1, base_time, 1.0, peak_rss_mb(),
+                  f"link prediction ROC-AUC (cosine), time median of {repeats} runs",
+                  ["method", "parts", "time s", "time range s", "time ratio", "peak driver RSS MiB", "AUC"])
+    base_time, base_range, x = timed_runs(spectral_baseline, train.to_scipy(), repeats=repeats)
+    table.add("spectral SVD baseline (reference)", 1, base_time, base_range, 1.0, peak_rss_mb(),
               link_prediction_auc(x, csr, positives, seed=SEED))
     print(table.render(), flush=True)
     for label, max_part_size in [("graphkit whole graph", None), ("graphkit 32 parts (Spark local[2])", -(-n // 32))]:
         fit = lambda: RecursivePartitionEmbedding(dim=DIM, max_part_size=max_part_size, seed=SEED).fit(graph)
-        seconds, model = timed(fit, repeats=repeats)
-        table.add(label, int(model.parts_.max()) + 1, seconds, seconds / base_time, peak_rss_mb(),
+        seconds, spread, model = timed_runs(fit, repeats=repeats)
+        table.add(label, int(model.parts_.max()) + 1, seconds, spread, seconds / base_time, peak_rss_mb(),
                   link_prediction_auc(model.embedding_, csr, positives, seed=SEED))
         print(table.render(), flush=True)
-    table.add(f"GraphFrames RandomWalkEmbeddings: {gf_status}", "-", "-", "-", "-", "-")
+    table.add(f"GraphFrames RandomWalkEmbeddings: {gf_status}", "-", "-", "-", "-", "-", "-")
     return table
 
 
@@ -152,13 +170,16 @@ def _with_earlier_results(tables: dict, command: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="BlogCatalog + PPI only, one timed run, 2 splits")
+    parser.add_argument("--quick", action="store_true", help="BlogCatalog + PPI only, medians of 3 runs, 2 splits")
     parser.add_argument("--only", choices=["blogcatalog", "ppi", "dblp"], action="append",
                         help="run only these data sets (repeatable)")
-    parser.add_argument("--repeats", type=int, help="timed runs per row (default 3, or 1 with --quick)")
+    parser.add_argument("--repeats", type=int,
+                        help="timed runs per row, the median is reported (default 5, com-DBLP 3; 3 with --quick)")
     args = parser.parse_args(argv)
-    repeats, splits = (1, 2) if args.quick else (3, 5)
+    repeats, splits = (3, 2) if args.quick else (5, 5)
     repeats = args.repeats or repeats
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be >= 1")
     wanted = set(args.only or (["blogcatalog", "ppi"] if args.quick else ["blogcatalog", "ppi", "dblp"]))
 
     from threadpoolctl import threadpool_limits
@@ -178,18 +199,21 @@ def main(argv=None) -> int:
         tables["ppi"] = classification_table(spark, "PPI", dataset("ppi_node2vec", "Homo_sapiens.mat"),
                                              repeats, splits, gf_status)
     if "dblp" in wanted:
-        tables["dblp"] = dblp_table(spark, repeats, gf_status)
+        tables["dblp"] = dblp_table(spark, args.repeats or 3, gf_status)
     tables = _with_earlier_results(tables, " ".join(["bench/embed.py", *(argv if argv is not None else sys.argv[1:])]))
     notes = f"""
 Ratios are against the same-run spectral baseline (time ratio: graphkit time / baseline time;
 Mi-F1@50% ratio: graphkit Micro-F1 at 50 % / baseline's). graphkit rows are
 `RecursivePartitionEmbedding(dim={DIM}, max_part_size=ceil(n / parts), seed={SEED}).fit(graph)` on a
-local[2] session (whole graph: `max_part_size=None`, embedded on the driver); their time covers
-collecting the graph, partitioning, the Spark tasks, fusing and refining. A part count is not run
+local[2] session (whole graph: `max_part_size=None`, embedded on the driver; default
+method='spectral'); their time covers collecting the graph, partitioning, the Spark tasks, fusing
+and refining. Times are medians of repeated runs (min-max beside them). Classification is
+one-vs-rest liblinear logistic regression with the fixed C=2 of
+`graphkit.embed.node_classification` on every row. A part count is not run
 when ceil(n / parts) <= 2 * dim, which the estimator rejects (every part needs more vertices than
 dimensions). The driver runs BLAS on one thread, like each one-core Spark task. Peak memory is the
 driver process's (Python workers and the JVM are not included).
-{f"This run: `{' '.join(['bench/embed.py', *(argv if argv is not None else sys.argv[1:])])}`, {repeats} timed run(s) per row, {splits} classification splits (the full run: medians of 3 runs, 5 splits)."}
+{f"This run: `{' '.join(['bench/embed.py', *(argv if argv is not None else sys.argv[1:])])}`, {repeats} timed runs per row, {splits} classification splits (the full run: medians of 5 runs, com-DBLP 3, 5 splits)."}
 GraphFrames RandomWalkEmbeddings: {gf_status} (Maven Central as reachable here refuses io.graphframes).
 """
     report("embed", [tables[k] for k in ("blogcatalog", "ppi", "dblp") if k in tables], notes)
