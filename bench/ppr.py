@@ -53,6 +53,20 @@ def _exact_args(args, graph):
     return argparse.Namespace(cache=args.cache, graph=graph, seed=args.seed)
 
 
+def rows_by_source(frame, sources, src="src", dst="dst", score="score", normalise=False) -> K.SparseRows:
+    """The rows of a pandas ``(src, dst, score)`` frame, one per source in ``sources`` order (empty
+    for a source with none); ``normalise`` divides each row by its sum (counts to estimates)."""
+    groups = dict(tuple(frame.groupby(src)))
+    ptr, cols, vals = [0], [], []
+    for s in sources:
+        g = groups.get(int(s))
+        cols.append(g[dst].to_numpy(np.int32) if g is not None else np.zeros(0, np.int32))
+        v = g[score].to_numpy(np.float64) if g is not None else np.zeros(0)
+        vals.append(v / max(v.sum(), 1) if normalise else v)
+        ptr.append(ptr[-1] + len(cols[-1]))
+    return K.SparseRows(np.array(ptr), np.concatenate(cols), np.concatenate(vals))
+
+
 # -- (c) the naive Spark walker -------------------------------------------------------------------
 def naive_spark_walker(spark, csr, sources, walks, alpha, seed, max_steps=200):
     """Toy design: a DataFrame of walkers (source, walk, current); every step joins the walkers
@@ -96,18 +110,8 @@ def naive_spark_walker(spark, csr, sources, walks, alpha, seed, max_steps=200):
     counts = visits[0]
     for v in visits[1:]:
         counts = counts.unionAll(v)
-    pdf = counts.groupBy("source", "current").count().toPandas()
-    pdf = pdf.sort_values(["source", "current"])
-    ptr, cols, vals = [0], [], []
-    groups = dict(tuple(pdf.groupby("source")))
-    for s in sources:
-        g = groups.get(int(s))
-        c = g["current"].to_numpy(np.int32) if g is not None else np.zeros(0, np.int32)
-        v = g["count"].to_numpy(np.float64) if g is not None else np.zeros(0)
-        cols.append(c)
-        vals.append(v / max(v.sum(), 1))
-        ptr.append(ptr[-1] + len(c))
-    return K.SparseRows(np.array(ptr), np.concatenate(cols), np.concatenate(vals)), steps
+    pdf = counts.groupBy("source", "current").count().toPandas().sort_values(["source", "current"])
+    return rows_by_source(pdf, sources, "source", "current", "count", normalise=True), steps
 
 
 # -- (b) the distributed engine ---------------------------------------------------------------------
@@ -128,11 +132,7 @@ def distributed_on_sources(args, spark, graph, csr, sources, exact):
             times.append(time.perf_counter() - started)
         finally:
             scratch.close()
-    groups = dict(tuple(frame.groupby("src")))
-    rows = [groups[int(s)].sort_values("score", ascending=False) for s in sources]
-    ptr = np.concatenate([[0], np.cumsum([len(g) for g in rows])])
-    picked = K.SparseRows(ptr, np.concatenate([g["dst"].to_numpy(np.int32) for g in rows]),
-                          np.concatenate([g["score"].to_numpy(np.float64) for g in rows]))
+    picked = rows_by_source(frame, sources)
     m = evaluate(lambda s: picked, csr, sources, (10, 100), exact=exact)
     steps = len(sources) * args.dist_walks * (1 - alpha) / alpha  # expected; lengths are xxhash-drawn
     rate = steps / statistics.median(times)
@@ -179,14 +179,7 @@ def bench_graph(args, spark, key):
 
     pdf = result.where(F.col("src").isin([int(s) for s in sources])).toPandas()
     result.unpersist()
-    groups = dict(tuple(pdf.groupby("src")))
-    ptr, cols, vals = [0], [], []
-    for s in sources:
-        g = groups.get(int(s))
-        cols.append(g["dst"].to_numpy(np.int32) if g is not None else np.zeros(0, np.int32))
-        vals.append(g["score"].to_numpy(np.float64) if g is not None else np.zeros(0))
-        ptr.append(ptr[-1] + len(cols[-1]))
-    picked = K.SparseRows(np.array(ptr), np.concatenate(cols), np.concatenate(vals))
+    picked = rows_by_source(pdf, sources)
     exact, ex_cpu, ex_wall = exact_for(_exact_args(args, key), csr, sources)
     m_gk = evaluate(lambda s: picked, csr, sources, (10, 100), exact=exact)
     gk_steps = K.count_walk_steps(np.arange(n), walks, alpha=alpha, seed=0)
