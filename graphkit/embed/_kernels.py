@@ -169,8 +169,11 @@ def _check_embeddable(a: sp.csr_matrix, dim) -> int:
     return check_dim(dim, n)
 
 
-def _inv_sqrt_degree(a: sp.csr_matrix) -> np.ndarray:
+def _inv_sqrt_degree(a: sp.csr_matrix, tau: float = 0.0) -> np.ndarray:
+    """``(d + tau * mean(d))^-1/2`` per vertex (0 where that is 0), ``d`` the weighted degrees."""
     d = np.asarray(a.sum(axis=1)).ravel()
+    if tau:
+        d = d + tau * (float(d.sum()) / max(d.size, 1))
     out = np.zeros_like(d)
     np.divide(1.0, np.sqrt(d), out=out, where=d > 0)
     return out
@@ -226,10 +229,7 @@ def spectral_operator(a: sp.csr_matrix, tau: float = TAU) -> sp.csr_matrix:
     off = a.copy()
     off.setdiag(0.0)
     off.eliminate_zeros()
-    d = np.asarray(off.sum(axis=1)).ravel()
-    reg = d + tau * (float(d.sum()) / max(d.size, 1))
-    dis = np.zeros_like(reg)
-    np.divide(1.0, np.sqrt(reg), out=dis, where=reg > 0)
+    dis = _inv_sqrt_degree(off, tau)
     return (sp.diags(dis) @ off @ sp.diags(dis)).tocsr()
 
 
