@@ -659,15 +659,21 @@ def _cut_weight(a: sp.csr_matrix, side: np.ndarray) -> float:
     return float(a.data[cross].sum()) / 2.0
 
 
-def _refine(a: sp.csr_matrix, side: np.ndarray, passes: int = 8) -> np.ndarray:
+def _refine(a: sp.csr_matrix, side: np.ndarray, passes: int = 8, vertex_weights: np.ndarray | None = None,
+            target: float = 0.0) -> np.ndarray:
     """Balanced boundary refinement: swap equal numbers of best-gain vertices between sides.
 
     A vectorised Kernighan-Lin flavour: the gain of moving ``v`` is (weight to the other side) -
     (weight to its own side); the top candidates of each side are swapped in pairs, and a batch
-    is kept only if the cut really drops (simultaneous moves can interact), else halved.
+    is kept only if the cut really drops (simultaneous moves can interact), else halved. With
+    ``vertex_weights`` a swap also moves weight, so a batch is kept only if the second side's
+    weight stays within the largest vertex weight of ``target`` (or does not get further from it).
     """
     side = side.copy()
     cut = _cut_weight(a, side)
+    if vertex_weights is not None:
+        slack = float(vertex_weights.max())
+        balance = lambda s: abs(float(vertex_weights[s].sum()) - target)  # noqa: E731
     for _ in range(passes):
         other = a @ side.astype(np.float64)
         total = np.asarray(a.sum(axis=1)).ravel() - a.diagonal()
@@ -685,7 +691,8 @@ def _refine(a: sp.csr_matrix, side: np.ndarray, passes: int = 8) -> np.ndarray:
             trial[gz[:batch]] = True
             trial[go[:batch]] = False
             trial_cut = _cut_weight(a, trial)
-            if trial_cut < cut:
+            balanced = vertex_weights is None or balance(trial) <= max(slack, balance(side))
+            if trial_cut < cut and balanced:
                 side, cut, improved = trial, trial_cut, True
                 break
             batch //= 2
@@ -694,7 +701,7 @@ def _refine(a: sp.csr_matrix, side: np.ndarray, passes: int = 8) -> np.ndarray:
     return side
 
 
-def bisect(csr_sub, seed: int = 0, refine: bool = True) -> np.ndarray:
+def bisect(csr_sub, seed: int = 0, refine: bool = True, vertex_weights=None) -> np.ndarray:
     """Split a graph into two halves of sizes ``floor(n/2)`` and ``ceil(n/2)`` with a low cut.
 
     Whole connected components are packed into the first half (largest first) as long as they
@@ -711,11 +718,14 @@ def bisect(csr_sub, seed: int = 0, refine: bool = True) -> np.ndarray:
         Seeds the eigensolver's start vector.
     refine : bool, default True
         Run the boundary refinement.
+    vertex_weights : ndarray of positive int, optional
+        Sizes of the vertices (e.g. of clusters contracted into them): the halves then balance
+        total weight, ``floor(W/2)`` in the first, to within the largest vertex weight.
 
     Returns
     -------
     ndarray of bool, shape (n,)
-        ``True`` for vertices of the second half (exactly ``ceil(n/2)`` of them).
+        ``True`` for vertices of the second half (exactly ``ceil(n/2)`` of them when unweighted).
 
     Examples
     --------
@@ -728,12 +738,13 @@ def bisect(csr_sub, seed: int = 0, refine: bool = True) -> np.ndarray:
     n = a.shape[0]
     if n == 0:
         raise EmptyGraphError("cannot bisect a graph with no vertices")
-    first_size = n // 2
+    weights = np.ones(n, dtype=np.int64) if vertex_weights is None else _check_vertex_weights(vertex_weights, n)
+    first_size = int(weights.sum()) // 2
     side = np.ones(n, dtype=bool)
-    if first_size == 0:
+    if first_size == 0 or n == 1:
         return side
     ncomp, comp = connected_components(a, directed=False)
-    sizes = np.bincount(comp, minlength=ncomp)
+    sizes = np.bincount(comp, weights=weights, minlength=ncomp).astype(np.int64)
     # Largest first, ties by component number, so the packing is deterministic.
     order = np.lexsort((np.arange(ncomp), -sizes))
     in_first = np.zeros(ncomp, dtype=bool)
@@ -752,18 +763,34 @@ def bisect(csr_sub, seed: int = 0, refine: bool = True) -> np.ndarray:
         c = rest[np.argmin(sizes[rest])]
         members = np.flatnonzero(comp == c)
         sub = a[members][:, members].tocsr()
-        ranked = _fiedler_order(sub, seed)
-        low, high = members[ranked[:room]], members[ranked[::-1][:room]]
-        trial_low, trial_high = side.copy(), side.copy()
-        trial_low[low] = False
-        trial_high[high] = False
-        side = trial_low if _cut_weight(a, trial_low) <= _cut_weight(a, trial_high) else trial_high
+        ranked = members[_fiedler_order(sub, seed)]
+        trials = []
+        for end in (ranked, ranked[::-1]):
+            # the prefix whose weight is nearest to the room (exactly `room` vertices unweighted)
+            cum = np.cumsum(weights[end])
+            take = int(np.searchsorted(cum, room, side="right"))
+            if take < end.size and take > 0 and room - cum[take - 1] > cum[take] - room:
+                take += 1
+            trial = side.copy()
+            trial[end[:max(take, 1)]] = False
+            trials.append(trial)
+        side = min(trials, key=lambda t: _cut_weight(a, t))
     if refine:
-        side = _refine(a, side)
+        side = _refine(a, side, vertex_weights=None if vertex_weights is None else weights,
+                       target=float(weights.sum() - first_size))
     return side
 
 
-def recursive_partition(csr, max_part_size: int, seed: int = 0, refine: bool = True) -> np.ndarray:
+def _check_vertex_weights(vertex_weights, n: int) -> np.ndarray:
+    weights = np.asarray(vertex_weights)
+    if weights.shape != (n,) or weights.dtype.kind not in "iu" or (n and weights.min() < 1):
+        raise ValueError(f"vertex_weights must be {n} positive integers, got shape {weights.shape} "
+                         f"of {weights.dtype}")
+    return weights.astype(np.int64)
+
+
+def recursive_partition(csr, max_part_size: int | None, seed: int = 0, refine: bool = True,
+                        vertex_weights=None, depth: int | None = None) -> np.ndarray:
     """Recursively bisect a graph until every part has at most ``max_part_size`` vertices.
 
     Median splits make sibling parts differ by at most one vertex, so with ``n`` vertices all
@@ -778,6 +805,12 @@ def recursive_partition(csr, max_part_size: int, seed: int = 0, refine: bool = T
         Base seed; each bisection derives its own from the part's position in the tree.
     refine : bool, default True
         Boundary refinement after every bisection.
+    vertex_weights : ndarray of positive int, optional
+        Vertex sizes (a contracted graph's cluster sizes): parts are then bounded and balanced
+        by total weight (a single vertex heavier than the bound stays a part of its own).
+    depth : int, optional
+        Instead of the bound (pass ``max_part_size=None``): bisect every part exactly ``depth``
+        times, giving ``2^depth`` parts (fewer only where a part is down to one vertex).
 
     Returns
     -------
@@ -791,14 +824,18 @@ def recursive_partition(csr, max_part_size: int, seed: int = 0, refine: bool = T
     >>> recursive_partition(path, max_part_size=3).tolist()
     [0, 0, 1, 1, 1, 2, 2, 3, 3, 3]
     """
-    if isinstance(max_part_size, bool) or not isinstance(max_part_size, (int, np.integer)):
+    if depth is not None:
+        if max_part_size is not None or isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+            raise ValueError(f"depth must be a non-negative integer given with max_part_size=None, got {depth!r}")
+    elif isinstance(max_part_size, bool) or not isinstance(max_part_size, (int, np.integer)):
         raise TypeError(f"max_part_size must be an integer, got {max_part_size!r}")
-    if max_part_size < 1:
+    elif max_part_size < 1:
         raise ValueError(f"max_part_size must be >= 1, got {max_part_size}")
     a = adjacency(csr)
     n = a.shape[0]
     if n == 0:
         raise EmptyGraphError("cannot partition a graph with no vertices")
+    weights = None if vertex_weights is None else _check_vertex_weights(vertex_weights, n)
     parts = np.empty(n, dtype=np.int64)
     next_id = 0
     # Explicit stack instead of recursion: depth is only log2(n / max_part_size), but a stack
@@ -806,12 +843,17 @@ def recursive_partition(csr, max_part_size: int, seed: int = 0, refine: bool = T
     stack = [(np.arange(n), 1)]
     while stack:
         members, node = stack.pop()
-        if members.size <= max_part_size:
+        if depth is not None:
+            done = node >= 1 << depth  # the tree node number encodes the depth
+        else:
+            done = (members.size if weights is None else int(weights[members].sum())) <= max_part_size
+        if done or members.size == 1:
             parts[members] = next_id
             next_id += 1
             continue
         sub = a[members][:, members].tocsr()
-        side = bisect(sub, seed=seed * 1_000_003 + node, refine=refine)
+        side = bisect(sub, seed=seed * 1_000_003 + node, refine=refine,
+                      vertex_weights=None if weights is None else weights[members])
         stack.append((members[side], 2 * node + 1))
         stack.append((members[~side], 2 * node))
     return parts

@@ -17,6 +17,11 @@ def register(sub) -> None:
     embed.add_argument("--dim", type=int, default=128, help="embedding dimension (default 128)")
     embed.add_argument("--max-part-size", type=int,
                        help="largest part in vertices (> 2 * dim); default: embed the whole graph in one piece")
+    embed.add_argument("--engine", choices=("auto", "local", "distributed"), default="auto",
+                       help="local: collect the graph to the driver; distributed: keep it in Spark "
+                            "(needs --max-part-size); auto: local when it fits (default)")
+    embed.add_argument("--method", choices=("spectral", "prone", "netmf"), default="spectral",
+                       help="embedder of the parts and of the whole graph (default spectral)")
     embed.set_defaults(handler=run_embed)
 
     evaluate = sub.add_parser("evaluate-embedding",
@@ -37,18 +42,23 @@ def run_embed(args) -> int:
         raise ValueError(f"--dim must be positive, got {args.dim}")
     if args.max_part_size is not None:
         K.check_max_part_size(args.max_part_size, args.dim)
+    elif args.engine == "distributed":
+        raise ValueError("--engine distributed needs --max-part-size")
     if "://" not in args.output:
         check_output_path(args.output, args.overwrite)
     graph = cli.open_graph(args, "graphkit-embed")
     check_output(graph.spark, args.output, args.overwrite)
     started = time.perf_counter()
-    model = RecursivePartitionEmbedding(dim=args.dim, max_part_size=args.max_part_size, seed=args.seed)
-    model.fit(graph, progress=cli.progress)
-    cli.progress(f"writing {args.output}")
-    write_parquet(model.transform(), args.output, overwrite=args.overwrite)
-    parts = int(model.parts_.max()) + 1
-    print(f"embed: {len(model.ids_):,} vertices x {args.dim} in {parts} part(s) -> {args.output} "
-          f"[{time.perf_counter() - started:.1f} s]")
+    model = RecursivePartitionEmbedding(dim=args.dim, max_part_size=args.max_part_size, seed=args.seed,
+                                        engine=args.engine, method=args.method)
+    try:
+        model.fit(graph, progress=cli.progress)
+        cli.progress(f"writing {args.output}")
+        write_parquet(model.transform(), args.output, overwrite=args.overwrite)
+    finally:
+        model.close()
+    print(f"embed: {len(model.ids_):,} vertices x {args.dim} in {model.num_parts_} part(s) "
+          f"[{model.engine_} engine] -> {args.output} [{time.perf_counter() - started:.1f} s]")
     return 0
 
 

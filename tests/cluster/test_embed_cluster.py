@@ -1,4 +1,6 @@
-"""spark-submit jobs/embed.py to a real standalone cluster: same seed, same embedding as local mode."""
+"""spark-submit jobs/embed.py to a real standalone cluster: same seed, same embedding as local mode,
+for both engines (the distributed one shuffles parts between the workers instead of broadcasting
+the graph)."""
 
 import numpy as np
 import pytest
@@ -11,17 +13,19 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 ARGS = ("--undirected", "--dim", "16", "--max-part-size", "300", "--seed", "3")
 
 
-def test_embed_job_on_standalone_cluster_equals_local_mode(cluster, tmp_path):
+@pytest.mark.parametrize("engine", ["local", "distributed"])
+def test_embed_job_on_standalone_cluster_equals_local_mode(cluster, tmp_path, engine):
     graph_file = dataset("email_eu_core", "email-Eu-core.txt")
     on_cluster = tmp_path / "cluster-emb"
     before = cluster.app_ids()
-    done = cluster.submit("embed.py", str(graph_file), str(on_cluster), *ARGS,
+    args = (*ARGS, "--engine", engine)
+    done = cluster.submit("embed.py", str(graph_file), str(on_cluster), *args,
                           conf={"spark.sql.shuffle.partitions": "4"})
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "1,005 vertices x 16" in done.stdout
+    assert "1,005 vertices x 16" in done.stdout and f"[{engine} engine]" in done.stdout
 
     local = tmp_path / "local-emb"
-    done_local = run_cli("embed", graph_file, local, *ARGS, "--master", "local[2]")
+    done_local = run_cli("embed", graph_file, local, *args, "--master", "local[2]")
     assert done_local.returncode == 0, done_local.stderr[-3000:]
     # the same number of parts was used on both sides (partitioning depends only on the seed and sizes)
     assert done.stdout.split(" part(s)")[0].rsplit(" ", 1)[-1] == done_local.stdout.split(" part(s)")[0].rsplit(" ", 1)[-1]

@@ -83,6 +83,30 @@ def test_recursive_partition_is_deterministic(sbm4):
     assert np.array_equal(a, b)
 
 
+def test_weighted_bisect_balances_weight_not_count():
+    # Two planted blocks: the first has 20 vertices of weight 5 (total 100), the second 100 of
+    # weight 1. Balancing weight keeps the blocks whole; balancing counts would have to cut one.
+    graph, truth = planted_partition([20, 100], 0.5, 0.01, seed=2)
+    weights = np.where(truth == 0, 5, 1)
+    side = K.bisect(graph, vertex_weights=weights)
+    assert len(set(side[truth == 0])) == 1 and len(set(side[truth == 1])) == 1
+    assert weights[side].sum() == weights[~side].sum() == 100
+    unweighted = K.bisect(graph)
+    assert unweighted.sum() == 60  # the count rule splits the big block
+
+
+def test_weighted_recursive_partition_bounds_part_weight(sbm4):
+    graph, _ = sbm4
+    rng = np.random.default_rng(0)
+    weights = rng.integers(1, 9, graph.num_vertices)
+    parts = K.recursive_partition(graph, 400, seed=1, vertex_weights=weights)
+    part_weight = np.bincount(parts, weights=weights)
+    assert part_weight.max() <= 400
+    assert part_weight.min() >= 400 / 2 - weights.max()  # bisection halves, to one vertex
+    with pytest.raises(ValueError, match="vertex_weights must be 605 positive integers"):
+        K.recursive_partition(graph, 400, vertex_weights=np.zeros(graph.num_vertices, dtype=int))
+
+
 def test_partition_of_blogcatalog_beats_random(blogcatalog):
     graph, _ = blogcatalog
     parts = K.recursive_partition(graph, 1289, seed=0)
