@@ -99,20 +99,29 @@ def classification_table(spark, name: str, path: Path, repeats: int, splits: int
     table.add("spectral SVD baseline (reference)", 1, base_time, base_range, 1.0, *base_f1, 1.0)
     print(table.render(), flush=True)
 
-    def fit(max_part_size, method):
-        return RecursivePartitionEmbedding(dim=DIM, max_part_size=max_part_size, seed=SEED,
-                                           method=method).fit(graph)
+    opened = []  # fitted models, closed (their Spark scratch files deleted) once scored
 
-    runs = [("graphkit whole graph", None, "spectral"), ("graphkit whole graph, method='prone'", None, "prone")]
-    runs += [(f"graphkit {k} parts (Spark local[2])", -(-n // k), "spectral") for k in PART_COUNTS]
-    for label, max_part_size, method in runs:
+    def fit(max_part_size, options):
+        opened.append(RecursivePartitionEmbedding(dim=DIM, max_part_size=max_part_size, seed=SEED,
+                                                  **options).fit(graph))
+        return opened[-1]
+
+    runs = [("graphkit whole graph", None, {}), ("graphkit whole graph, method='prone'", None, {"method": "prone"})]
+    runs += [(f"graphkit {k} parts (Spark local[2])", -(-n // k), {}) for k in PART_COUNTS]
+    eight = -(-n // 8)
+    runs += [("graphkit 8 parts, no refinement", eight, {"refine": False}),
+             ("graphkit 8 parts, engine='distributed'", eight, {"engine": "distributed"}),
+             ("graphkit 8 parts, engine='distributed', no refinement", eight, {"engine": "distributed", "refine": False})]
+    for label, max_part_size, options in runs:
         if max_part_size is not None and max_part_size <= 2 * DIM:
             table.add(label, "-", "not run", "-", "-", *(["-"] * 2 * len(RATIOS)),
                       f"n/{label.split()[1]} = {max_part_size} <= 2*dim")
             continue
-        seconds, spread, model = timed_runs(fit, max_part_size, method, repeats=repeats)
+        seconds, spread, model = timed_runs(fit, max_part_size, options, repeats=repeats)
         f1, mi50 = scores(model.embedding_, model.ids_.astype(np.int64))
-        table.add(label, int(model.parts_.max()) + 1, seconds, spread, seconds / base_time, *f1, mi50 / base_mi50)
+        while opened:
+            opened.pop().close()
+        table.add(label, model.num_parts_, seconds, spread, seconds / base_time, *f1, mi50 / base_mi50)
         print(table.render(), flush=True)
     table.add(f"GraphFrames RandomWalkEmbeddings: {gf_status}", "-", "-", "-", "-", *(["-"] * 2 * len(RATIOS)), "-")
     return table
@@ -130,18 +139,32 @@ def dblp_table(spark, repeats: int, gf_status: str) -> Table:
     n = train.num_vertices
     table = Table(f"com-DBLP: n={n:,}, {len(positives):,} held-out edges (20 %), dim {DIM}, "
                   f"link prediction ROC-AUC (cosine), time median of {repeats} runs",
-                  ["method", "parts", "time s", "time range s", "time ratio", "peak driver RSS MiB", "AUC"])
+                  ["method", "parts", "time s", "time range s", "time ratio", "peak driver RSS MiB", "AUC", "cut fraction"])
     base_time, base_range, x = timed_runs(spectral_baseline, train.to_scipy(), repeats=repeats)
     table.add("spectral SVD baseline (reference)", 1, base_time, base_range, 1.0, peak_rss_mb(),
-              link_prediction_auc(x, csr, positives, seed=SEED))
+              link_prediction_auc(x, csr, positives, seed=SEED), "-")
     print(table.render(), flush=True)
-    for label, max_part_size in [("graphkit whole graph", None), ("graphkit 32 parts (Spark local[2])", -(-n // 32))]:
-        fit = lambda: RecursivePartitionEmbedding(dim=DIM, max_part_size=max_part_size, seed=SEED).fit(graph)
+    thirty_two = -(-n // 32)
+    runs = [("graphkit whole graph", None, {}), ("graphkit 32 parts (Spark local[2])", thirty_two, {}),
+            ("graphkit 32 parts, engine='distributed'", thirty_two, {"engine": "distributed"}),
+            ("graphkit 32 parts, engine='distributed', no refinement", thirty_two,
+             {"engine": "distributed", "refine": False})]
+    opened = []
+    for label, max_part_size, options in runs:
+        def fit():
+            opened.append(RecursivePartitionEmbedding(dim=DIM, max_part_size=max_part_size, seed=SEED,
+                                                      **options).fit(graph))
+            return opened[-1]
+
         seconds, spread, model = timed_runs(fit, repeats=repeats)
-        table.add(label, int(model.parts_.max()) + 1, seconds, spread, seconds / base_time, peak_rss_mb(),
-                  link_prediction_auc(model.embedding_, csr, positives, seed=SEED))
+        peak = peak_rss_mb()
+        table.add(label, model.num_parts_, seconds, spread, seconds / base_time, peak,
+                  link_prediction_auc(model.embedding_, csr, positives, seed=SEED),
+                  model.partition_quality_["cut_fraction"])
+        while opened:
+            opened.pop().close()
         print(table.render(), flush=True)
-    table.add(f"GraphFrames RandomWalkEmbeddings: {gf_status}", "-", "-", "-", "-", "-", "-")
+    table.add(f"GraphFrames RandomWalkEmbeddings: {gf_status}", "-", "-", "-", "-", "-", "-", "-")
     return table
 
 
@@ -206,8 +229,11 @@ Ratios are against the same-run spectral baseline (time ratio: graphkit time / b
 Mi-F1@50% ratio: graphkit Micro-F1 at 50 % / baseline's). graphkit rows are
 `RecursivePartitionEmbedding(dim={DIM}, max_part_size=ceil(n / parts), seed={SEED}).fit(graph)` on a
 local[2] session (whole graph: `max_part_size=None`, embedded on the driver; default
-method='spectral'); their time covers collecting the graph, partitioning, the Spark tasks, fusing
-and refining. Times are medians of repeated runs (min-max beside them). Classification is
+method='spectral'; default engine: local, which collects the graph; `engine='distributed'` keeps it
+in Spark and, with refinement, collects it only for that last step); their time covers
+partitioning, the Spark tasks, fusing and refining (not collecting a distributed embedding for
+scoring). Peak RSS is the running maximum of the driver process, so a row can only show more
+than the rows above it. Times are medians of repeated runs (min-max beside them). Classification is
 one-vs-rest liblinear logistic regression with the fixed C=2 of
 `graphkit.embed.node_classification` on every row. A part count is not run
 when ceil(n / parts) <= 2 * dim, which the estimator rejects (every part needs more vertices than

@@ -160,25 +160,32 @@ def coarsen(edges, num_vertices: int, cap: int, seed: int, settings: CoarseningS
     return assignment, clusters, level_edges
 
 
-def _collect_weighted(clusters, coarse_edges):
-    """The contracted graph on the driver: (cluster ids, sizes, symmetric scipy adjacency)."""
+def _induced(ids: np.ndarray, src, dst, w):
+    """Sparse adjacency over the sorted vertex ``ids`` from edge columns (duplicates summed)."""
     import scipy.sparse as sp
 
+    rows, cols = np.searchsorted(ids, np.asarray(src, np.int64)), np.searchsorted(ids, np.asarray(dst, np.int64))
+    return sp.csr_matrix((np.asarray(w, np.float64), (rows, cols)), shape=(ids.size, ids.size))
+
+
+def _collect_weighted(clusters, coarse_edges):
+    """The contracted graph on the driver: (cluster ids, sizes, symmetric scipy adjacency)."""
     vertices = clusters.orderBy("c").toPandas()
     ids = vertices["c"].to_numpy(np.int64)
     e = coarse_edges.toPandas()
-    rows = np.searchsorted(ids, e["src"].to_numpy(np.int64))
-    cols = np.searchsorted(ids, e["dst"].to_numpy(np.int64))
-    a = sp.csr_matrix((e["w"].to_numpy(np.float64), (rows, cols)), shape=(ids.size, ids.size))
-    return ids, vertices["vw"].to_numpy(np.int64), a
+    return ids, vertices["vw"].to_numpy(np.int64), _induced(ids, e["src"], e["dst"], e["w"])
+
+
+def _labelled(edges, parts):
+    """Edges with the parts of both ends: ``(src, dst, w, part, dst_part)``."""
+    return (edges.join(parts.select(F.col("v").alias("src"), "part"), "src")
+            .join(parts.select(F.col("v").alias("dst"), F.col("part").alias("dst_part")), "dst"))
 
 
 def _group_rows(edges, parts, column: str):
     """Rows for a per-part task: one ``(part, v, -1, 0)`` row per member and the part's inner
     edges ``(part, src, dst, w)``; ``parts`` is ``(v, <column>)``."""
-    src_part = parts.select(F.col("v").alias("src"), F.col(column).alias("part"))
-    dst_part = parts.select(F.col("v").alias("dst"), F.col(column).alias("dst_part"))
-    inner = (edges.join(src_part, "src").join(dst_part, "dst")
+    inner = (_labelled(edges, parts.select("v", F.col(column).alias("part")))
              .where(F.col("part") == F.col("dst_part")).select("part", "src", "dst", "w"))
     members = parts.select(F.col(column).alias("part"), F.col("v").alias("src"),
                            F.lit(-1).cast("long").alias("dst"), F.lit(0.0).alias("w"))
@@ -188,18 +195,13 @@ def _group_rows(edges, parts, column: str):
 def _part_graph(table):
     """``(part, members (sorted global ids), symmetric scipy adjacency over members)`` of one
     group of :func:`_group_rows`."""
-    import scipy.sparse as sp
-
     part = int(table.column("part")[0].as_py())
     src = table.column("src").to_numpy()
     dst = table.column("dst").to_numpy()
-    w = table.column("w").to_numpy()
     member = dst < 0
     members = np.sort(src[member])
     e = ~member
-    rows, cols = np.searchsorted(members, src[e]), np.searchsorted(members, dst[e])
-    a = sp.csr_matrix((w[e], (rows, cols)), shape=(members.size, members.size))
-    return part, members, a
+    return part, members, _induced(members, src[e], dst[e], table.column("w").to_numpy()[e])
 
 
 def distributed_partition(graph, edges, max_part: int, seed: int, settings: CoarseningSettings, scratch, say):
@@ -310,11 +312,10 @@ def _rebalance(edges, parts, bound: int, num_parts: int, seed: int, scratch, say
 def partition_stats(edges, parts) -> dict:
     """Cut fraction, part sizes and border share of a partition held in Spark (the same keys as
     :func:`graphkit.embed._kernels.partition_quality`)."""
-    labelled = (edges.join(parts.select(F.col("v").alias("src"), F.col("part").alias("ps")), "src")
-                .join(parts.select(F.col("v").alias("dst"), F.col("part").alias("pd")), "dst"))
-    cut = labelled.agg(F.sum("w").alias("total"),
-                       F.sum(F.when(F.col("ps") != F.col("pd"), F.col("w")).otherwise(0.0)).alias("cut"),
-                       F.countDistinct(F.when(F.col("ps") != F.col("pd"), F.col("src"))).alias("border")).first()
+    crossing = F.col("part") != F.col("dst_part")
+    cut = _labelled(edges, parts).agg(
+        F.sum("w").alias("total"), F.sum(F.when(crossing, F.col("w")).otherwise(0.0)).alias("cut"),
+        F.countDistinct(F.when(crossing, F.col("src"))).alias("border")).first()
     size = parts.groupBy("part").count().agg(F.count("*").alias("parts"), F.max("count").alias("max"),
                                               F.min("count").alias("min"), F.sum("count").alias("n")).first()
     total = float(cut["total"] or 0.0)
@@ -332,12 +333,8 @@ def shared_space(edges, parts, per_part: int, dim: int, seed: int, method: str):
     """The shared vertices (top ``per_part`` by cut weight in every part, as
     :func:`graphkit.embed._kernels.shared_vertices` ranks them) and their embedding, computed on
     the driver from the subgraph they induce. Returns ``(sorted ids, rows)``."""
-    import scipy.sparse as sp
-
-    labelled = (edges.join(parts.select(F.col("v").alias("src"), "part"), "src")
-                .join(parts.select(F.col("v").alias("dst"), F.col("part").alias("pd")), "dst"))
-    weight = (labelled.groupBy("src", "part")
-              .agg(F.sum(F.when(F.col("part") != F.col("pd"), F.col("w")).otherwise(0.0)).alias("cut"),
+    weight = (_labelled(edges, parts).groupBy("src", "part")
+              .agg(F.sum(F.when(F.col("part") != F.col("dst_part"), F.col("w")).otherwise(0.0)).alias("cut"),
                    F.sum("w").alias("degree")))
     # isolated vertices have no edge rows; they rank last in their part anyway
     rank = Window.partitionBy("part").orderBy(F.desc("cut"), F.desc("degree"), "src")
@@ -346,10 +343,7 @@ def shared_space(edges, parts, per_part: int, dim: int, seed: int, method: str):
     chosen = edges.sparkSession.createDataFrame([(int(v),) for v in ids], "v long")
     inner = (edges.join(F.broadcast(chosen.withColumnRenamed("v", "src")), "src")
              .join(F.broadcast(chosen.withColumnRenamed("v", "dst")), "dst").toPandas())
-    rows = np.searchsorted(ids, inner["src"].to_numpy(np.int64))
-    cols = np.searchsorted(ids, inner["dst"].to_numpy(np.int64))
-    a = sp.csr_matrix((inner["w"].to_numpy(np.float64), (rows, cols)), shape=(ids.size, ids.size))
-    return ids, K._embed_or_zeros(a, dim, seed, method)
+    return ids, K._embed_or_zeros(_induced(ids, inner["src"], inner["dst"], inner["w"]), dim, seed, method)
 
 
 def embed_parts(spark, edges, parts, shared_ids, shared_rows, dim: int, seed: int, method: str):
