@@ -29,12 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphkit.embed import _kernels as K
-from graphkit.embed.distributed import CoarseningSettings
+from graphkit.embed.distributed import COARSE_PARTS, CoarseningSettings
 
 SCHEMA = "id long, embedding array<float>"
 ENGINES = ("auto", "local", "distributed")
-#: coarse parts bisected on the driver before the rest of the recursion runs in parallel tasks
-COARSE_PARTS = 16
 
 
 @dataclass(kw_only=True)

@@ -107,6 +107,17 @@ def test_weighted_recursive_partition_bounds_part_weight(sbm4):
         K.recursive_partition(graph, 400, vertex_weights=np.zeros(graph.num_vertices, dtype=int))
 
 
+def test_recursive_partition_to_a_fixed_depth(sbm4):
+    graph, truth = sbm4
+    weights = np.where(truth == 0, 3, 1)  # 905 in all
+    parts = K.recursive_partition(graph, None, seed=1, vertex_weights=weights, depth=1)
+    halves = np.bincount(parts, weights=weights)
+    assert halves.size == 2 and abs(halves[0] - halves[1]) <= 2 * 3 + 1  # balanced to a vertex's weight
+    assert np.bincount(K.recursive_partition(graph, None, depth=2)).tolist() == [151, 151, 151, 152]
+    with pytest.raises(ValueError, match="depth must be a non-negative integer given with max_part_size=None"):
+        K.recursive_partition(graph, 100, depth=2)
+
+
 def test_partition_of_blogcatalog_beats_random(blogcatalog):
     graph, _ = blogcatalog
     parts = K.recursive_partition(graph, 1289, seed=0)

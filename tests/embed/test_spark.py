@@ -234,3 +234,27 @@ def test_cli_distributed_engine_needs_a_part_size(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == "graphkit: error: --engine distributed needs --max-part-size"
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("rounds", [0, 3])
+def test_rebalancing_brings_every_part_under_the_bound(spark, rounds):
+    from graphkit.embed import distributed as D
+    from graphkit.sparkio import Scratch
+
+    graph = Graph.read(dataset("email_eu_core", "email-Eu-core.txt"), spark=spark, directed=False)
+    scratch = Scratch(spark, "test-rebalance")
+    try:
+        edges = scratch.freeze(D.undirected_edges(graph), "edges")
+        # part 0 holds the first 400 vertices, parts 1-3 share the rest: 400, 202, 202, 201
+        start = spark.range(graph.num_vertices).selectExpr(
+            "id AS v", "CASE WHEN id < 400 THEN 0 ELSE 1 + (id % 3) END AS part")
+        # rounds=0 exercises only the forced placement; 3 rounds place by ties first
+        out = D._rebalance(edges, start, 260, 4, 1, scratch, lambda m: None, rounds=rounds).toPandas()
+        assert sorted(out["v"]) == list(range(graph.num_vertices))
+        sizes = out.groupby("part").size()
+        assert sizes.max() <= 260 and sorted(sizes.index) == [0, 1, 2, 3]
+        before = start.toPandas().set_index("v")["part"].sort_index()
+        moved = (out.set_index("v")["part"].sort_index() != before).sum()
+        assert moved == 400 - 260  # only the excess moves
+    finally:
+        scratch.close()
