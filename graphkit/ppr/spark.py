@@ -225,3 +225,55 @@ def _fingerprints_from_arrow(table, num_vertices: int) -> K.Fingerprints:
         )
         parts.append((batch.column("vertex").to_numpy(), fp))
     return K.merge_fingerprints(parts, num_vertices)
+
+
+def graphframes_ppr(graph, sources, *, alpha: float = K.DEFAULT_ALPHA, tol: float = 1e-4,
+                    max_iter: int | None = None) -> K.SparseRows:
+    """PPR of ``sources`` by GraphFrames' ``parallelPersonalizedPageRank`` (the same-run peer of
+    the benchmark; needs the GraphFrames JVM package, see :func:`graphkit._jvm.require_graphframes`).
+
+    GraphX's parallel PPR runs a fixed number of iterations over all sources at once and ignores
+    edge weights; its source ids are collected on the driver, which is why it cannot serve every
+    vertex of a large graph. Undirected graphs are given to it with both edge directions. GraphX
+    loses the mass that reaches a dangling vertex; normalising the rows rescales it, which is not
+    graphkit's restart-at-source rule, so compare on graphs without dangling vertices.
+
+    Parameters
+    ----------
+    graph : graphkit.Graph
+    sources : array of int
+        Dense source ids.
+    alpha : float, default 0.15
+        Reset probability.
+    tol : float, default 1e-4
+        Sets the iteration count ``T`` (``(1 - alpha)^T <= tol``) when ``max_iter`` is None.
+    max_iter : int, optional
+
+    Returns
+    -------
+    SparseRows
+        Row ``i``: targets (sorted dense ids) and scores of ``sources[i]``, normalised to sum 1.
+    """
+    from graphkit import _jvm
+
+    alpha = K.check_alpha(alpha)
+    sources = K.check_sources(sources, graph.num_vertices)
+    iterations = max_iter or K.exact_iterations(alpha, tol)
+    edges = graph.edges if graph.directed else graph.symmetric_edges()
+    frame = _jvm.make_graphframe(graph.spark, graph.vertices, edges)
+    ranked = frame.parallelPersonalizedPageRank(resetProbability=alpha, sourceIds=[int(s) for s in sources],
+                                                maxIter=iterations)
+    rows, cols, vals = [], [], []
+    for row in ranked.vertices.select("id", "pageranks").toLocalIterator():
+        vector = row["pageranks"]  # SparseVector over the positions of sourceIds
+        rows.append(np.asarray(vector.indices, dtype=np.int64))
+        cols.append(np.full(len(vector.indices), int(row["id"]), dtype=np.int64))
+        vals.append(np.asarray(vector.values, dtype=np.float64))
+    import scipy.sparse as sp
+
+    m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(sources.size, graph.num_vertices))
+    m.sort_indices()
+    sums = np.asarray(m.sum(axis=1)).ravel()
+    m.data /= np.repeat(np.where(sums > 0, sums, 1.0), np.diff(m.indptr))
+    return K.SparseRows(m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data)
