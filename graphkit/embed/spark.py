@@ -308,3 +308,42 @@ def _partition(spark, a, a_b, max_part: int, seed: int) -> np.ndarray:
     parts = np.empty(n, dtype=np.int64)
     parts[vertex] = dense_part
     return parts
+
+
+def graphframes_embedding(graph, dim: int = 128, seed: int = 0, walks_per_vertex: int = 5) -> np.ndarray:
+    """Embeddings from GraphFrames' ``RandomWalkEmbeddings`` (random walks with restart +
+    Word2Vec, DeepWalk-style): the same-run peer of ``bench/embed.py``. Needs the GraphFrames JVM
+    package (see :func:`graphkit._jvm.require_graphframes`) and a checkpoint directory for its
+    walks.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, dim)
+        Rows in dense-id order, L2-normalised; vertices Word2Vec dropped (never walked) are zero.
+    """
+    from graphframes.graphframe import RandomWalkEmbeddings
+
+    from graphkit import _jvm
+    from graphkit.sparkio import Scratch
+
+    n = graph.num_vertices
+    dim = K.check_dim(dim, n)
+    edges = graph.edges if graph.directed else graph.symmetric_edges()
+    frame = _jvm.make_graphframe(graph.spark, graph.vertices, edges)
+    scratch = Scratch(graph.spark, "graphkit-rw-embeddings")
+    if scratch.path is None:
+        raise RuntimeError("GraphFrames RandomWalkEmbeddings needs a checkpoint directory (spark.checkpoint.dir)")
+    try:
+        model = RandomWalkEmbeddings(frame)
+        model.set_rw_model(temporary_prefix=scratch.path, num_walks_per_node=walks_per_vertex, seed=seed)
+        model.set_word2vec(embeddings_dim=dim, min_count=0, seed=seed)
+        result = model.run().toPandas()
+    finally:
+        scratch.close()
+    # the vector column's name is GraphFrames' choice; it is the one column besides the id
+    column = next(c for c in result.columns if c != "id" and not isinstance(result[c].iloc[0], (int, str)))
+    vectors = np.stack([np.asarray(v.toArray() if hasattr(v, "toArray") else v, dtype=np.float64)
+                        for v in result[column]])
+    x = np.zeros((n, vectors.shape[1]), dtype=np.float64)
+    x[result["id"].to_numpy(np.int64)] = vectors
+    return K._finish(x)

@@ -258,3 +258,26 @@ def test_rebalancing_brings_every_part_under_the_bound(spark, rounds):
         assert moved == 400 - 260  # only the excess moves
     finally:
         scratch.close()
+
+
+def test_graphframes_peer(spark):
+    """GraphFrames' RandomWalkEmbeddings separates email-Eu-core's departments when its JVM
+    package is provisioned; without it, the error says how to get it."""
+    from graphkit import _jvm
+    from graphkit.embed.spark import graphframes_embedding
+    from graphkit.errors import RuntimeDependencyError
+
+    graph = Graph.read(dataset("email_eu_core", "email-Eu-core.txt"), spark=spark, directed=False)
+    if not _jvm.graphframes_available(spark):
+        with pytest.raises(RuntimeDependencyError, match="make setup"):
+            graphframes_embedding(graph, dim=16)
+        pytest.skip(f"GraphFrames JVM package {_jvm.GRAPHFRAMES_COORDINATES} not provisioned; only its error was checked")
+    x = graphframes_embedding(graph, dim=16)
+    from graphkit.io import read_labels
+
+    names = graph.vertex_names()
+    truth = read_labels(dataset("email_eu_core", "email-Eu-core-department-labels.txt"))
+    labels = np.array([truth[int(v)] for v in names])
+    same = labels[:, None] == labels[None, :]
+    cosine = x @ x.T
+    assert cosine[same].mean() > cosine[~same].mean() + 0.1
