@@ -671,9 +671,11 @@ def _refine(a: sp.csr_matrix, side: np.ndarray, passes: int = 8, vertex_weights:
     """
     side = side.copy()
     cut = _cut_weight(a, side)
-    if vertex_weights is not None:
-        slack = float(vertex_weights.max())
-        balance = lambda s: abs(float(vertex_weights[s].sum()) - target)  # noqa: E731
+    slack = 0.0 if vertex_weights is None else float(vertex_weights.max())
+
+    def balance(trial: np.ndarray) -> float:
+        return abs(float(vertex_weights[trial].sum()) - target)
+
     for _ in range(passes):
         other = a @ side.astype(np.float64)
         total = np.asarray(a.sum(axis=1)).ravel() - a.diagonal()
