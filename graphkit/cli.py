@@ -78,6 +78,27 @@ def open_graph(args, app_name: str):
 _OPEN_GRAPHS: dict = {}
 
 
+def fit_and_write(args, model, app_name: str):
+    """The Spark commands' common path: refuse an existing output before any work, read the
+    graph, ``model.fit`` it, write ``model.transform()`` as Parquet atomically, and delete the
+    model's intermediate files whatever happens. Returns ``(graph, seconds)``."""
+    from graphkit.artifacts import check_output_path
+    from graphkit.sparkio import check_output, write_parquet
+
+    if "://" not in args.output:
+        check_output_path(args.output, args.overwrite)
+    graph = open_graph(args, app_name)
+    check_output(graph.spark, args.output, args.overwrite)
+    started = time.perf_counter()
+    try:
+        model.fit(graph, progress=progress)
+        progress(f"writing {args.output}")
+        write_parquet(model.transform(), args.output, overwrite=args.overwrite)
+    finally:
+        model.close()
+    return graph, time.perf_counter() - started
+
+
 def progress(message: str) -> None:
     print(f"[graphkit {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 

@@ -279,7 +279,7 @@ class Graph:
         """
         from pyspark.sql import functions as F
 
-        e = self.edges if self.directed else self.symmetric_edges()
+        e = self.symmetric_edges()
         out_deg = e.groupBy(F.col(SRC).alias(ID)).agg(F.count("*").alias("out_degree"))
         in_deg = e.groupBy(F.col(DST).alias(ID)).agg(F.count("*").alias("in_degree"))
         return (
@@ -302,7 +302,8 @@ class Graph:
         return {k: (float(v) if k == "mean" else int(v)) for k, v in row.asDict().items()}
 
     def symmetric_edges(self):
-        """Edges in both directions (undirected graphs; self-loops once)."""
+        """The edges a walk can follow: an undirected graph's in both directions (self-loops
+        once), a directed graph's as stored."""
         from pyspark.sql import functions as F
 
         if self.directed:

@@ -23,8 +23,9 @@ Pipeline
    with two rounds the 8-part embedding is within 0.3 points of the whole-graph one. Two
    rounds from a random start score the same there (0.432 / 0.292): on such a graph the
    quality comes from the whole-graph rounds, the parts only help when fewer rounds are run
-   (1 round: 0.424 / 0.282 from the fused start, 0.416 / 0.268 from a random one). On the
-   Spark side every step is one round of neighbour aggregation or a ``dim x dim`` reduction.
+   (1 round: 0.424 / 0.282 from the fused start, 0.416 / 0.268 from a random one). It needs
+   the whole graph in one place, so both Spark engines run it on the driver, and only when it
+   fits (:class:`graphkit.embed.spark.RecursivePartitionEmbedding`).
 
 Why the default embedder (dim 128, Micro/Macro-F1 at 50% training, mean of 5 splits, the fixed
 ``C = 2`` of :func:`graphkit.embed.evaluation.node_classification`; ``C = 1`` in brackets):
@@ -89,6 +90,7 @@ __all__ = [
     "partition_quality",
     "shared_vertices",
     "align",
+    "align_to_shared",
     "fuse",
     "partitioned_embedding",
     "DENSE_LIMIT",
@@ -971,6 +973,17 @@ def align(part_emb: np.ndarray, anchor_rows: np.ndarray, ref_rows: np.ndarray,
     return _finish(x @ transform)
 
 
+def align_to_shared(part_emb: np.ndarray, anchor_rows: np.ndarray, ref_rows: np.ndarray,
+                    method: str = "orthogonal") -> np.ndarray:
+    """:func:`align` through the anchors that carry a direction: a shared vertex isolated in the
+    part or in the shared space (a zero row) says nothing about orientation. With no such anchor
+    the part is returned as it is."""
+    usable = (np.abs(part_emb[anchor_rows]).sum(axis=1) > 0) & (np.abs(ref_rows).sum(axis=1) > 0)
+    if not usable.any():
+        return part_emb
+    return align(part_emb, anchor_rows[usable], ref_rows[usable], method)
+
+
 def fuse(num_vertices: int, pieces) -> np.ndarray:
     """Average every vertex's aligned pieces; cost linear in the total rows of the pieces.
 
@@ -1059,11 +1072,7 @@ def partitioned_embedding(csr, parts: np.ndarray, dim: int, seed: int = 0, *, me
         emb = _embed_or_zeros(a[members][:, members].tocsr(), dim, seed + 1 + p, method)
         local = np.flatnonzero(position_in_shared[members] >= 0)
         ref_rows = ref[position_in_shared[members[local]]]
-        # Shared vertices isolated in either space carry no orientation information.
-        usable = (np.abs(emb[local]).sum(axis=1) > 0) & (np.abs(ref_rows).sum(axis=1) > 0)
-        if usable.any():
-            emb = align(emb, local[usable], ref_rows[usable], align_method)
-        pieces.append((members, emb))
+        pieces.append((members, align_to_shared(emb, local, ref_rows, align_method)))
     fused = fuse(n, pieces)
     if refine_iterations == 0 and not propagate:
         return fused

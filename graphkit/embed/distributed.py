@@ -77,14 +77,11 @@ def undirected_edges(graph):
     """``(src, dst, w)`` in both directions with duplicates summed: the symmetric adjacency
     :func:`graphkit.embed._kernels.adjacency` builds (``A + A.T`` for a directed graph; every
     weight 1 when unweighted). Self-loops are kept."""
-    edges = graph.edges.select("src", "dst", F.col("weight").cast("double").alias("w") if graph.weighted
-                               else F.lit(1.0).alias("w"))
+    both = graph.symmetric_edges()
     if graph.directed:
-        both = edges.unionByName(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"), "w"))
-    else:
-        both = edges.unionByName(edges.where(F.col("src") != F.col("dst"))
-                                 .select(F.col("dst").alias("src"), F.col("src").alias("dst"), "w"))
-    return both.groupBy("src", "dst").agg(F.sum("w").alias("w"))
+        both = both.unionByName(both.select(F.col("dst").alias("src"), F.col("src").alias("dst"), "weight"))
+    weight = F.col("weight").cast("double") if graph.weighted else F.lit(1.0)
+    return both.groupBy("src", "dst").agg(F.sum(weight).alias("w"))
 
 
 def _label_propagation(edges, labels, cap: int, seed: int, level: int, settings, scratch, say, stage: str):
@@ -359,9 +356,7 @@ def embed_parts(spark, edges, parts, shared_ids, shared_rows, dim: int, seed: in
         at = np.minimum(np.searchsorted(ids, members), max(ids.size - 1, 0))
         local = np.flatnonzero(ids[at] == members) if ids.size else np.zeros(0, np.int64)
         ref_rows = ref[at[local]]
-        usable = (np.abs(emb[local]).sum(axis=1) > 0) & (np.abs(ref_rows).sum(axis=1) > 0)
-        if usable.any():
-            emb = K.align(emb, local[usable], ref_rows[usable])
+        emb = K.align_to_shared(emb, local, ref_rows)
         pieces = [(np.arange(members.size), emb), (local, ref_rows)]
         fused = K.fuse(members.size, pieces).astype(np.float32)
         flat = pa.array(fused.ravel())

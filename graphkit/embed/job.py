@@ -5,8 +5,6 @@ Importing this module does not import pyspark; the handlers do.
 
 from __future__ import annotations
 
-import time
-
 from graphkit import cli
 
 
@@ -33,10 +31,8 @@ def register(sub) -> None:
 
 
 def run_embed(args) -> int:
-    from graphkit.artifacts import check_output_path
     from graphkit.embed import _kernels as K
     from graphkit.embed.spark import RecursivePartitionEmbedding
-    from graphkit.sparkio import check_output, write_parquet
 
     if args.dim <= 0:
         raise ValueError(f"--dim must be positive, got {args.dim}")
@@ -44,21 +40,11 @@ def run_embed(args) -> int:
         K.check_max_part_size(args.max_part_size, args.dim)
     elif args.engine == "distributed":
         raise ValueError("--engine distributed needs --max-part-size")
-    if "://" not in args.output:
-        check_output_path(args.output, args.overwrite)
-    graph = cli.open_graph(args, "graphkit-embed")
-    check_output(graph.spark, args.output, args.overwrite)
-    started = time.perf_counter()
     model = RecursivePartitionEmbedding(dim=args.dim, max_part_size=args.max_part_size, seed=args.seed,
                                         engine=args.engine, method=args.method)
-    try:
-        model.fit(graph, progress=cli.progress)
-        cli.progress(f"writing {args.output}")
-        write_parquet(model.transform(), args.output, overwrite=args.overwrite)
-    finally:
-        model.close()
+    _, seconds = cli.fit_and_write(args, model, "graphkit-embed")
     print(f"embed: {len(model.ids_):,} vertices x {args.dim} in {model.num_parts_} part(s) "
-          f"[{model.engine_} engine] -> {args.output} [{time.perf_counter() - started:.1f} s]")
+          f"[{model.engine_} engine] -> {args.output} [{seconds:.1f} s]")
     return 0
 
 

@@ -171,9 +171,7 @@ class RecursivePartitionEmbedding:
                 emb = K._embed_or_zeros(adjacency_matrix[members][:, members].tocsr(), dim, seed + 1 + int(p), method)
                 local = np.flatnonzero(pos[members] >= 0)
                 ref_rows = reference[pos[members[local]]]
-                usable = (np.abs(emb[local]).sum(axis=1) > 0) & (np.abs(ref_rows).sum(axis=1) > 0)
-                if usable.any():
-                    emb = K.align(emb, local[usable], ref_rows[usable])
+                emb = K.align_to_shared(emb, local, ref_rows)
                 flat = pa.array(emb.astype(np.float32).ravel())
                 yield pa.RecordBatch.from_arrays(
                     [pa.array(members), pa.FixedSizeListArray.from_arrays(flat, dim).cast(pa.list_(pa.float32()))],
@@ -210,7 +208,6 @@ class RecursivePartitionEmbedding:
             raise EmptyGraphError(f"graph has only isolated vertices ({n} vertices, no edges)")
         dim = K.check_dim(self.dim, n)
         max_part = K.check_max_part_size(self.max_part_size, dim)
-        self.ids_ = graph.vertex_names()
         say(f"partitioning in Spark into parts of at most {max_part:,} vertices")
         parts, self.num_parts_, self.coarse_vertices_ = D.distributed_partition(
             graph, edges, max_part, self.seed, self.coarsening, scratch, say)
@@ -223,11 +220,14 @@ class RecursivePartitionEmbedding:
         fused = scratch.freeze(D.embed_parts(graph.spark, edges, parts, shared_ids, shared_rows, dim, self.seed,
                                              self.method), "fused")
         self._embedding_frame = fused
-        if self.refined_:
-            say("refining on the driver")
-            a = K.adjacency(graph.to_csr())
-            self._embedding = self._refined(a, _dense_rows(fused, n, dim))
-            self._embedding_frame = None
+        if not self.refined_:
+            self.ids_ = graph.vertex_names()
+            return
+        say("refining on the driver")
+        csr = graph.to_csr()
+        self.ids_ = csr.ids
+        self._embedding = self._refined(K.adjacency(csr), _dense_rows(fused, n, dim))
+        self._embedding_frame = None
 
     @property
     def parts_(self) -> np.ndarray:
@@ -329,8 +329,7 @@ def graphframes_embedding(graph, dim: int = 128, seed: int = 0, walks_per_vertex
 
     n = graph.num_vertices
     dim = K.check_dim(dim, n)
-    edges = graph.edges if graph.directed else graph.symmetric_edges()
-    frame = _jvm.make_graphframe(graph.spark, graph.vertices, edges)
+    frame = _jvm.make_graphframe(graph.spark, graph.vertices, graph.symmetric_edges())
     scratch = Scratch(graph.spark, "graphkit-rw-embeddings")
     if scratch.path is None:
         raise RuntimeError("GraphFrames RandomWalkEmbeddings needs a checkpoint directory (spark.checkpoint.dir)")

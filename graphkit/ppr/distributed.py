@@ -182,7 +182,7 @@ class WalkTables:
         self.key = _signed(K.seed_key(seed))
         spark = graph.spark
         self.partitions = spark.sparkContext.defaultParallelism * 2
-        edges = (graph.edges if graph.directed else graph.symmetric_edges()).select(
+        edges = graph.symmetric_edges().select(
             F.col("src").alias("v"), F.col("dst").alias("x"), F.col("weight").cast("double").alias("w"))
         degree = edges.groupBy("v").agg(F.count("*").alias("deg"))
         kind = (

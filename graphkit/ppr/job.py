@@ -42,26 +42,14 @@ def _validate(args) -> None:
 
 
 def run_ppr(args) -> int:
-    from graphkit.artifacts import check_output_path
     from graphkit.ppr.spark import FullyPersonalizedPageRank
-    from graphkit.sparkio import check_output, write_parquet
 
     _validate(args)
-    if "://" not in args.output:
-        check_output_path(args.output, args.overwrite)
-    graph = cli.open_graph(args, "graphkit-ppr")
-    check_output(graph.spark, args.output, args.overwrite)
-    started = time.perf_counter()
     model = FullyPersonalizedPageRank(alpha=args.alpha, walks=args.walks, top_k=args.top_k,
                                       engine=args.engine, seed=args.seed)
-    try:
-        model.fit(graph, progress=cli.progress)
-        cli.progress(f"writing {args.output}")
-        write_parquet(model.transform(), args.output, overwrite=args.overwrite)
-    finally:
-        model.close()
+    graph, seconds = cli.fit_and_write(args, model, "graphkit-ppr")
     print(f"ppr: top-{args.top_k} of {graph.num_vertices:,} sources ({model.engine_} engine, "
-          f"{args.walks} walks/vertex) -> {args.output} [{time.perf_counter() - started:.1f} s]")
+          f"{args.walks} walks/vertex) -> {args.output} [{seconds:.1f} s]")
     return 0
 
 

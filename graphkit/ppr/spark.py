@@ -259,8 +259,7 @@ def graphframes_ppr(graph, sources, *, alpha: float = K.DEFAULT_ALPHA, tol: floa
     alpha = K.check_alpha(alpha)
     sources = K.check_sources(sources, graph.num_vertices)
     iterations = max_iter or K.exact_iterations(alpha, tol)
-    edges = graph.edges if graph.directed else graph.symmetric_edges()
-    frame = _jvm.make_graphframe(graph.spark, graph.vertices, edges)
+    frame = _jvm.make_graphframe(graph.spark, graph.vertices, graph.symmetric_edges())
     ranked = frame.parallelPersonalizedPageRank(resetProbability=alpha, sourceIds=[int(s) for s in sources],
                                                 maxIter=iterations)
     rows, cols, vals = [], [], []
