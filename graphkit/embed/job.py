@@ -20,6 +20,8 @@ def register(sub) -> None:
                             "(needs --max-part-size); auto: local when it fits (default)")
     embed.add_argument("--method", choices=("spectral", "prone", "netmf"), default="spectral",
                        help="embedder of the parts and of the whole graph (default spectral)")
+    embed.add_argument("--no-refine", action="store_true",
+                       help="skip the whole-graph refinement after fusion (faster, lower quality)")
     embed.set_defaults(handler=run_embed)
 
     evaluate = sub.add_parser("evaluate-embedding",
@@ -41,10 +43,12 @@ def run_embed(args) -> int:
     elif args.engine == "distributed":
         raise ValueError("--engine distributed needs --max-part-size")
     model = RecursivePartitionEmbedding(dim=args.dim, max_part_size=args.max_part_size, seed=args.seed,
-                                        engine=args.engine, method=args.method)
+                                        engine=args.engine, method=args.method,
+                                        refine=False if args.no_refine else None)
     _, seconds = cli.fit_and_write(args, model, "graphkit-embed")
+    refined = f", refined in {'Spark' if model.refinement_ == 'spark' else 'the driver'}" if model.refinement_ else ""
     print(f"embed: {len(model.ids_):,} vertices x {args.dim} in {model.num_parts_} part(s) "
-          f"[{model.engine_} engine] -> {args.output} [{seconds:.1f} s]")
+          f"[{model.engine_} engine{refined}] -> {args.output} [{seconds:.1f} s]")
     return 0
 
 

@@ -14,12 +14,14 @@ onto the shared space by orthogonal Procrustes; the pieces are averaged.
 propagation contracts it until the driver can partition it; parts and their subgraphs are
 shuffled to tasks; only the shared-space subgraph is collected.
 
-Both end with an optional **refinement** on the driver: two rounds of the whole-graph eigensolver
-warm-started from the fused embedding, then the propagation (sparse products linear in the
-edges), which removes the seams between parts (on BlogCatalog with 8 parts, Micro-F1 0.278
-without any, 0.405 with the propagation alone, 0.432 with it; whole graph 0.435). It needs the graph and an ``n x dim``
-matrix on the driver, so ``refine=None`` runs it only when :meth:`estimate_driver_bytes` fits
-``max_driver_bytes``.
+Both end with a **refinement**: two rounds of the whole-graph eigensolver warm-started from the
+fused embedding, then the propagation (sparse products linear in the edges), which removes the
+seams between parts (on BlogCatalog with 8 parts, Micro-F1 0.278 without any, 0.405 with the
+propagation alone, 0.432 with it; whole graph 0.435). The local engine runs it on the driver.
+The distributed engine runs it in Spark (:mod:`graphkit.embed.blockrows`: row blocks of whole
+parts, a halo exchange per sparse product, TSQR), so the graph is never collected; it gives the
+driver's answer up to rounding. ``method="prone"`` / ``"netmf"`` have only the driver version,
+which ``refine=None`` runs when :meth:`estimate_driver_bytes` fits ``max_driver_bytes``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphkit.embed import _kernels as K
+from graphkit.embed.blockrows import BLOCK_ROWS
 from graphkit.embed.distributed import COARSE_PARTS, CoarseningSettings
 
 SCHEMA = "id long, embedding array<float>"
@@ -54,9 +57,14 @@ class RecursivePartitionEmbedding:
         module docs); ``"auto"`` picks local when :meth:`estimate_driver_bytes` fits
         ``max_driver_bytes``.
     refine : bool or None, default None
-        Whole-graph refinement on the driver after fusion; ``None``: when it fits
-        ``max_driver_bytes``.
+        Whole-graph refinement after fusion. ``None``: always with the distributed engine and
+        ``method="spectral"`` (it runs in Spark), otherwise when the graph fits
+        ``max_driver_bytes`` (it runs on the driver).
     refine_iterations : int, default 2
+    refine_block_rows : int, default 50000
+        Distributed refinement: rows per block, i.e. per task of each sparse product (see
+        :mod:`graphkit.embed.blockrows`); every block costs a task per product, so fewer, larger
+        blocks are faster while a block's rows and halo fit a task.
     max_driver_bytes : int, default 2 GiB
     coarsening : CoarseningSettings
         Tuning of the distributed engine's partitioner.
@@ -71,6 +79,8 @@ class RecursivePartitionEmbedding:
         Cut fraction, part sizes, border share (see
         :func:`graphkit.embed._kernels.partition_quality`).
     refined_ : bool
+    refinement_ : {"spark", "driver"} or None
+        Where the refinement ran.
     ids_ : ndarray
         User ids by dense id.
     parts_ : ndarray of int64
@@ -88,6 +98,7 @@ class RecursivePartitionEmbedding:
     engine: str = "auto"
     refine: bool | None = None
     refine_iterations: int = 2
+    refine_block_rows: int = BLOCK_ROWS
     max_driver_bytes: int = 2 << 30
     coarsening: CoarseningSettings = field(default_factory=CoarseningSettings)
 
@@ -106,6 +117,12 @@ class RecursivePartitionEmbedding:
             raise ValueError(f"refine must be None, True or False, got {self.refine!r}")
         if self.method not in K._METHODS:
             raise ValueError(f"method must be one of {K._METHODS}, got {self.method!r}")
+        from graphkit._validation import check_positive_int
+
+        check_positive_int("refine_block_rows", self.refine_block_rows)
+        if isinstance(self.refine_iterations, bool) or not isinstance(self.refine_iterations, int) \
+                or self.refine_iterations < 0:
+            raise ValueError(f"refine_iterations must be a non-negative integer, got {self.refine_iterations!r}")
         self.coarsening.validate()
 
     def fit(self, graph, progress=None) -> "RecursivePartitionEmbedding":
@@ -117,7 +134,9 @@ class RecursivePartitionEmbedding:
         self._parts = self._embedding = self._parts_frame = self._embedding_frame = None
         fits = self.estimate_driver_bytes(graph.num_vertices, graph.num_edges) <= self.max_driver_bytes
         self.engine_ = self.engine if self.engine != "auto" else ("local" if fits else "distributed")
-        self.refined_ = fits if self.refine is None else self.refine
+        in_spark = self.engine_ == "distributed" and self.method == "spectral"
+        self.refined_ = (in_spark or fits) if self.refine is None else self.refine
+        self.refinement_ = ("spark" if in_spark else "driver") if self.refined_ else None
         if self.engine_ == "distributed":
             if self.max_part_size is None:
                 raise ValueError("engine='distributed' needs max_part_size (the whole graph would be "
@@ -139,7 +158,7 @@ class RecursivePartitionEmbedding:
                 K.check_max_part_size(self.max_part_size, dim)
             say("embedding the whole graph")
             self._parts = np.zeros(n, dtype=np.int64)
-            self.num_parts_, self.refined_ = 1, False
+            self.num_parts_, self.refined_, self.refinement_ = 1, False, None
             self.partition_quality_ = K.partition_quality(a, self._parts)
             self._embedding = K.embed_part(a, dim, self.seed, self.method)
             return
@@ -198,6 +217,7 @@ class RecursivePartitionEmbedding:
         from pyspark.sql import functions as F
 
         from graphkit.embed import distributed as D
+        from graphkit.embed.blockrows import spark_refinement
         from graphkit.errors import EmptyGraphError
         from graphkit.sparkio import Scratch
 
@@ -220,7 +240,14 @@ class RecursivePartitionEmbedding:
         fused = scratch.freeze(D.embed_parts(graph.spark, edges, parts, shared_ids, shared_rows, dim, self.seed,
                                              self.method), "fused")
         self._embedding_frame = fused
-        if not self.refined_:
+        if self.refinement_ != "driver":
+            if self.refined_:
+                say("refining in Spark")
+                refined, release = spark_refinement(edges, parts, fused, self.num_parts_, dim,
+                                                    iterations=self.refine_iterations, seed=self.seed,
+                                                    block_rows=self.refine_block_rows, say=say)
+                self._embedding_frame = scratch.freeze(refined, "refined")
+                release()
             self.ids_ = graph.vertex_names()
             return
         say("refining on the driver")
