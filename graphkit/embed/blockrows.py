@@ -41,7 +41,7 @@ from scipy.special import iv
 from graphkit.embed import _kernels as K
 
 #: Rows per block of the distributed refinement (a block is one task's share of every product).
-BLOCK_ROWS = 50_000
+BLOCK_ROWS = 20_000
 _PAYLOAD = "block long, payload binary"
 
 
@@ -149,32 +149,30 @@ def _multiply(block: _Block, operator: str, x: np.ndarray, messages: dict) -> np
 class BlockRows:
     """Dense ``n x k`` matrices split by row blocks in Spark, beside the graph's rows.
 
-    Steps are lazy: each returns a new :class:`BlockRows` over a persisted RDD, and only the
-    reductions (:meth:`reduce`, :meth:`orthonormalised`) run Spark jobs, one job through a whole
-    chain of products (a product's stage also runs the next one's halo messages). Every version
-    is cached as it is computed, since the next step reads it twice (messages and own rows);
-    after a job, the versions before the newest are released.
+    Every step returns a new :class:`BlockRows`, computed and cached at once (one Spark job),
+    and releases the version before it: a :class:`BlockRows` is consumed by its next step. The next step reads a version twice (for the halo
+    messages and for its own rows), so it must be cached. Computing each step at once keeps
+    at most two versions in executor memory; a lazy chain cached every version until the next
+    reduction, and on com-DBLP its 19 propagation versions (1.6 GB each) ran the 6 GB heap
+    out of memory.
     """
 
-    def __init__(self, rdd, num_blocks: int, superseded=()):
+    def __init__(self, rdd, num_blocks: int):
         self.rdd = rdd
         self.num_blocks = num_blocks
-        self._superseded = list(superseded)
 
     def _then(self, rdd) -> "BlockRows":
         from pyspark import StorageLevel
 
         rdd.persist(StorageLevel.MEMORY_AND_DISK)
-        return BlockRows(rdd, self.num_blocks, [*self._superseded, self.rdd])
+        # Count on the JVM: rdd.count() would ship every cached block back to Python to count it.
+        rdd._jrdd.count()
+        self.rdd.unpersist()
+        return BlockRows(rdd, self.num_blocks)
 
     def _collect(self, values) -> list:
-        """``values(block)`` of every block, in block order (a Spark job); then release the
-        versions this one superseded."""
-        out = sorted(self.rdd.mapValues(values).collect(), key=lambda item: item[0])
-        for old in self._superseded:
-            old.unpersist()
-        self._superseded.clear()
-        return [value for _, value in out]
+        """``values(block)`` of every block, in block order."""
+        return [value for _, value in sorted(self.rdd.mapValues(values).collect(), key=lambda item: item[0])]
 
     @classmethod
     def from_frames(cls, edges, parts, start, num_parts: int, block_rows: int = BLOCK_ROWS):
@@ -212,7 +210,7 @@ class BlockRows:
 
         frame = members.groupBy("block").cogroup(labelled.groupBy("block")).applyInArrow(build, _PAYLOAD)
         rdd = frame.rdd.map(lambda row: (row["block"], pickle.loads(row["payload"]))).partitionBy(num_blocks)
-        return cls(rdd, num_blocks)._then(rdd)
+        return cls(rdd.persist(), num_blocks)
 
     def map(self, update) -> "BlockRows":
         """``update(block) -> dict of arrays`` row-wise in every block (added to its arrays)."""
@@ -231,8 +229,8 @@ class BlockRows:
 
         def multiply(records):
             own, received = [], {}
-            for _, (kind, value) in records:
-                if kind == "own":
+            for _, value in records:
+                if isinstance(value, _Block):
                     own.append(value)
                 else:
                     received.setdefault(value[0], {})[value[1]] = value[2]
@@ -243,9 +241,8 @@ class BlockRows:
         if self.num_blocks == 1:  # no halo: no shuffle, the chain pipelines into one task
             return self._then(self.rdd.mapValues(lambda block: block.with_arrays(
                 **update(block, _multiply(block, operator, block.arrays[source], {})))))
-        halo = self.rdd.flatMap(messages).mapValues(lambda message: ("halo", message)).partitionBy(self.num_blocks)
-        own = self.rdd.mapValues(lambda block: ("own", block))  # keeps the partitioner: not shuffled
-        return self._then(own.union(halo).mapPartitions(multiply, preservesPartitioning=True))
+        halo = self.rdd.flatMap(messages).partitionBy(self.num_blocks)
+        return self._then(_aligned_union(self.rdd, halo).mapPartitions(multiply, preservesPartitioning=True))
 
     def reduce(self, partial) -> np.ndarray:
         """Sum of ``partial(block)`` over the blocks, in block order."""
@@ -281,8 +278,25 @@ class BlockRows:
         return spark.createDataFrame(payload, _PAYLOAD).mapInArrow(decode, "id long, embedding array<float>")
 
     def release(self) -> None:
-        for rdd in (*self._superseded, self.rdd):
-            rdd.unpersist()
+        self.rdd.unpersist()
+
+
+def _aligned_union(own, halo):
+    """The cached blocks and their halo messages, partition by partition, neither re-serialised.
+
+    Both sides are partitioned by block with the same partitioner, so the JVM union is a
+    ``PartitionerAwareUnionRDD`` (partition ``b`` holds block ``b`` and its messages) and the
+    state is not shuffled. ``RDD.union`` would first re-serialise both sides through Python,
+    because ``partitionBy`` and ``mapPartitions`` label their output with different serializer
+    objects. Both write the same stream, pickled batches of records, so one deserializer reads
+    both. This uses PySpark internals (``_jrdd``, ``_jrdd_deserializer``), pinned at 4.0.1.
+    """
+    from pyspark.core.rdd import RDD
+
+    assert own.partitioner == halo.partitioner and own.getNumPartitions() == halo.getNumPartitions()
+    union = RDD(own._jrdd.union(halo._jrdd), own.ctx, halo._jrdd_deserializer)
+    union.partitioner = own.partitioner
+    return union
 
 
 def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iterations: int = 2, seed: int = 0,
@@ -385,7 +399,9 @@ def _propagation(rows: BlockRows, *, order: int = 10, mu: float = 0.2, theta: fl
     def first(block, p):
         x = block.arrays["x"]
         lx1 = 0.5 * ((1.0 - mu) * block.arrays["t"] - p) - x
-        return {"lx0": x, "lx1": lx1, "conv": iv(0, theta) * x - 2.0 * iv(1, theta) * lx1, "t": None}
+        # d = x - conv, kept instead of conv (one array fewer in every version)
+        return {"lx0": x, "lx1": lx1, "d": (1.0 - iv(0, theta)) * x + 2.0 * iv(1, theta) * lx1,
+                "x": None, "t": None}
 
     rows = rows.product("walk", "t", first)
     for i in range(2, order):
@@ -395,12 +411,10 @@ def _propagation(rows: BlockRows, *, order: int = 10, mu: float = 0.2, theta: fl
         def step(block, p, coefficient=coefficient):
             a = block.arrays
             lx2 = ((1.0 - mu) * a["t"] - p) - 2.0 * a["lx1"] - a["lx0"]
-            return {"lx0": a["lx1"], "lx1": lx2, "conv": a["conv"] + coefficient * lx2, "t": None}
+            return {"lx0": a["lx1"], "lx1": lx2, "d": a["d"] - coefficient * lx2, "t": None}
 
         rows = rows.product("walk", "t", step)
-    rows = rows.map(lambda block: {"d": block.arrays["x"] - block.arrays["conv"],
-                                   "x": None, "lx0": None, "lx1": None, "conv": None})
-    rows = rows.product("tilde", "d", lambda block, p: {"z": p, "d": None})
+    rows = rows.product("tilde", "d", lambda block, p: {"z": p, "d": None, "lx0": None, "lx1": None})
     # K._orthonormal_directions: U sqrt(S) of z's thin SVD through its Gram matrix
     evals, evecs = np.linalg.eigh(rows.reduce(lambda block: block.arrays["z"].T @ block.arrays["z"]))
     s = np.sqrt(np.clip(evals, 0.0, None))

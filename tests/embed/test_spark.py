@@ -45,7 +45,15 @@ def ppi_distributed(ppi_graph):
     n = ppi_graph.num_vertices
     model = RecursivePartitionEmbedding(dim=DIM, max_part_size=-(-n // PPI_PARTS), seed=5, engine="distributed",
                                         coarsening=CoarseningSettings(max_coarse_vertices=600))
-    yield model.fit(ppi_graph)
+
+    def collected(*args, **kwargs):
+        raise AssertionError("the distributed engine collected the graph")
+
+    with pytest.MonkeyPatch.context() as patch:  # partition, embed and refine: the graph stays in Spark
+        patch.setattr(Graph, "to_csr", collected)
+        model.fit(ppi_graph)
+    assert model.refinement_ == "spark"
+    yield model
     model.close()
 
 
