@@ -201,6 +201,11 @@ def test_transform_before_fit_raises():
         ({"dim": 2.5}, TypeError, "dim must be an integer"),
         ({"dim": 4, "max_part_size": 8}, ValueError, r"max_part_size=8 is too small for dim=4: it must be > 2 \* dim = 8"),
         ({"dim": 4, "max_part_size": 6}, ValueError, "max_part_size=6 is too small"),
+        ({"dim": 4, "refine_on": "gpu"}, ValueError, "refine_on must be 'auto', 'spark' or 'driver', got 'gpu'"),
+        ({"dim": 4, "max_part_size": 20, "engine": "local", "refine_on": "spark"}, ValueError,
+         "refine_on='spark' needs engine='distributed' and method='spectral'"),
+        ({"dim": 4, "refine_block_rows": 0}, ValueError, "refine_block_rows must be a positive integer, got 0"),
+        ({"dim": 4, "refine_iterations": -1}, ValueError, "refine_iterations must be a non-negative integer"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(spark, params, error, message):
