@@ -7,6 +7,9 @@ Shape of the capability:
 * :mod:`graphkit.embed.local` - :func:`load_embeddings` (Parquet written by the Spark job, read
   with pyarrow) and :func:`embed_csr` (the same pipeline in one process).
 * :mod:`graphkit.embed.evaluation` - node classification and link prediction metrics.
+* Spark side: :mod:`graphkit.embed.spark` (the ``RecursivePartitionEmbedding`` estimator and its
+  two engines), :mod:`graphkit.embed.distributed` (partitioning and part embedding without
+  collecting the graph), :mod:`graphkit.embed.blockrows` (the whole-graph refinement in Spark).
 
 Importing this package never imports pyspark.
 """

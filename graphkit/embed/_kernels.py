@@ -23,9 +23,10 @@ Pipeline
    with two rounds the 8-part embedding is within 0.3 points of the whole-graph one. Two
    rounds from a random start score the same there (0.432 / 0.292): on such a graph the
    quality comes from the whole-graph rounds, the parts only help when fewer rounds are run
-   (1 round: 0.424 / 0.282 from the fused start, 0.416 / 0.268 from a random one). It needs
-   the whole graph in one place, so both Spark engines run it on the driver, and only when it
-   fits (:class:`graphkit.embed.spark.RecursivePartitionEmbedding`).
+   (1 round: 0.424 / 0.282 from the fused start, 0.416 / 0.268 from a random one). Every step
+   is a sparse product or a small dense problem, so it distributes: the local engine runs this
+   function on the driver, and the distributed engine runs the same steps over row blocks in
+   Spark (:mod:`graphkit.embed.blockrows`).
 
 Why the default embedder (dim 128, Micro/Macro-F1 at 50% training, mean of 5 splits, the fixed
 ``C = 2`` of :func:`graphkit.embed.evaluation.node_classification`; ``C = 1`` in brackets):
