@@ -23,6 +23,8 @@ def test_embed_job_on_standalone_cluster_equals_local_mode(cluster, tmp_path, en
                           conf={"spark.sql.shuffle.partitions": "4"})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "1,005 vertices x 16" in done.stdout and f"[{engine} engine" in done.stdout
+    # the distributed job refines across the workers too (the graph is never collected)
+    assert ("refined in Spark" in done.stdout) == (engine == "distributed"), done.stdout
 
     local = tmp_path / "local-emb"
     done_local = run_cli("embed", graph_file, local, *args, "--master", "local[2]")
