@@ -150,11 +150,11 @@ class BlockRows:
     """Dense ``n x k`` matrices split by row blocks in Spark, beside the graph's rows.
 
     Every step returns a new :class:`BlockRows`, computed and cached at once (one Spark job),
-    and releases the version before it: a :class:`BlockRows` is consumed by its next step. The next step reads a version twice (for the halo
-    messages and for its own rows), so it must be cached. Computing each step at once keeps
-    at most two versions in executor memory; a lazy chain cached every version until the next
-    reduction, and on com-DBLP its 19 propagation versions (1.6 GB each) ran the 6 GB heap
-    out of memory.
+    and releases the version before it: a :class:`BlockRows` is consumed by its next step. The
+    next step reads a version twice (for the halo messages and for its own rows), so it must be
+    cached. Computing each step at once keeps at most two versions in executor memory; a lazy
+    chain cached every version until the next reduction, and on com-DBLP its 19 propagation
+    versions (1.6 GB each) ran the 6 GB heap out of memory.
     """
 
     def __init__(self, rdd, num_blocks: int):
@@ -219,28 +219,30 @@ class BlockRows:
     def product(self, operator: str, source: str, update) -> "BlockRows":
         """``P = operator @ arrays[source]``, then ``update(block, P) -> dict of arrays``."""
 
+        def advance(block, received):
+            return block.with_arrays(**update(block, _multiply(block, operator, block.arrays[source], received)))
+
+        if self.num_blocks == 1:  # no halo: a product is a map over the one block, no shuffle
+            return self._then(self.rdd.mapValues(lambda block: advance(block, {})))
+
         def messages(item):
             block_id, block = item
             x = block.arrays[source]
             _, _, right = block.operator(operator)
             for target, rows in block.send:
-                sent = x[rows] if right is None else right[rows, None] * x[rows]
-                yield target, (target, block_id, sent)
+                yield target, (block_id, x[rows] if right is None else right[rows, None] * x[rows])
 
         def multiply(records):
+            # partition b holds block b and the messages sent to it
             own, received = [], {}
             for _, value in records:
                 if isinstance(value, _Block):
                     own.append(value)
                 else:
-                    received.setdefault(value[0], {})[value[1]] = value[2]
-            for block in own:  # one per partition (block b is partition b)
-                p = _multiply(block, operator, block.arrays[source], received.get(block.number, {}))
-                yield block.number, block.with_arrays(**update(block, p))
+                    received[value[0]] = value[1]
+            for block in own:
+                yield block.number, advance(block, received)
 
-        if self.num_blocks == 1:  # no halo: no shuffle, the chain pipelines into one task
-            return self._then(self.rdd.mapValues(lambda block: block.with_arrays(
-                **update(block, _multiply(block, operator, block.arrays[source], {})))))
         halo = self.rdd.flatMap(messages).partitionBy(self.num_blocks)
         return self._then(_aligned_union(self.rdd, halo).mapPartitions(multiply, preservesPartitioning=True))
 

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from graphkit.embed import _kernels as K
 from graphkit.embed.blockrows import BlockRows, spark_refinement
 from graphkit.embed.distributed import undirected_edges
+from graphkit.embed.spark import _dense_rows
 from graphkit.graph import Graph
 from graphkit.sparkio import Scratch
 from tests.conftest import dataset
@@ -38,13 +39,6 @@ def email(spark):
 
 def _frame(spark, x: np.ndarray):
     return spark.createDataFrame([(v, row.tolist()) for v, row in enumerate(x)], "id long, embedding array<float>")
-
-
-def _dense(frame, n: int) -> np.ndarray:
-    rows = frame.toPandas()
-    out = np.zeros((n, len(rows["embedding"].iloc[0])), dtype=np.float32)
-    out[rows["id"].to_numpy()] = np.stack(rows["embedding"].to_numpy())
-    return out
 
 
 def test_blocks_exchange_exactly_the_halo_the_products_need(spark, email):
@@ -94,7 +88,7 @@ def test_spark_refinement_equals_the_one_machine_kernel(spark, email):
     start = np.random.default_rng(1).standard_normal((n, WIDTH)).astype(np.float32)
     frame, release = spark_refinement(edges, parts_frame, _frame(spark, start), int(parts.max()) + 1, DIM,
                                       iterations=1, seed=0, block_rows=300)
-    got = _dense(frame, n)
+    got = _dense_rows(frame, n, DIM)
     release()
     want = K.spectral_embed(a, DIM, 0, rounds=1, start=start.astype(np.float64))
     assert got.shape == want.shape == (n, DIM)
