@@ -13,11 +13,11 @@ PYTEST_ARGS ?=
 setup: $(STAMP)
 	@$(BIN)/python -m graphkit._provision
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "graphkit needs Python >= 3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,notebooks]"
 	@touch $@
 
 demo: setup

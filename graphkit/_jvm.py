@@ -15,7 +15,7 @@ from graphkit.errors import RuntimeDependencyError
 #: The JVM package matching the pinned ``graphframes-py`` (same release) and PySpark 4 / Scala 2.13.
 GRAPHFRAMES_GROUP = "io.graphframes"
 GRAPHFRAMES_ARTIFACTS = ("graphframes-spark4_2.13", "graphframes-graphx-spark4_2.13")
-GRAPHFRAMES_VERSION = "0.12.3"
+GRAPHFRAMES_VERSION = "0.11.0"
 GRAPHFRAMES_COORDINATES = f"{GRAPHFRAMES_GROUP}:{GRAPHFRAMES_ARTIFACTS[0]}:{GRAPHFRAMES_VERSION}"
 
 MISSING_MESSAGE = (
