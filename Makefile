@@ -7,6 +7,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.graphkit-installed
 PYTEST_ARGS ?=
+# Extra Maven repositories for the GraphFrames JVM package (comma-separated URLs or paths), searched
+# after your own Maven configuration; a checkout with ../shared/maven beside it uses that folder.
+GRAPHKIT_MAVEN_REPOS ?= $(if $(wildcard ../shared/maven/io),$(abspath ../shared/maven))
+export GRAPHKIT_MAVEN_REPOS
+# Where the package can be had, a GraphFrames test that finds it missing fails instead of skipping.
+GRAPHKIT_REQUIRE_GRAPHFRAMES ?= $(if $(GRAPHKIT_MAVEN_REPOS),1,0)
+export GRAPHKIT_REQUIRE_GRAPHFRAMES
 
 .PHONY: setup demo test bench notebooks clean
 

@@ -1,8 +1,9 @@
 """Everything that touches the JVM side of GraphFrames lives here.
 
 GraphFrames is a JVM package; its Python wrapper (``graphframes-py``) only forwards calls. This
-module finds the provisioned jars, and turns a missing jar into one actionable message instead of
-a Py4J stack trace.
+module pins the release (the one place that names it), finds the provisioned jars, merges them
+into whatever class path the user already asked for, and turns a missing jar into one actionable
+message instead of a Py4J stack trace.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from graphkit.errors import RuntimeDependencyError
 
-#: The JVM package matching the pinned ``graphframes-py`` (same release) and PySpark 4 / Scala 2.13.
+#: The JVM package matching ``graphframes-py`` (same release; constraints.txt pins the Python side
+#: to it and a test checks both agree) for PySpark 4 / Scala 2.13.
 GRAPHFRAMES_GROUP = "io.graphframes"
 GRAPHFRAMES_ARTIFACTS = ("graphframes-spark4_2.13", "graphframes-graphx-spark4_2.13")
 GRAPHFRAMES_VERSION = "0.11.0"
@@ -21,11 +23,28 @@ GRAPHFRAMES_COORDINATES = f"{GRAPHFRAMES_GROUP}:{GRAPHFRAMES_ARTIFACTS[0]}:{GRAP
 MISSING_MESSAGE = (
     "the GraphFrames JVM package ({coords}) is not provisioned; run `make setup` (it fetches it with "
     "Maven into ~/.m2), or set GRAPHKIT_GRAPHFRAMES_JARS to a comma-separated list of the "
-    "graphframes-spark4_2.13 and graphframes-graphx-spark4_2.13 jars"
+    "graphframes-spark4_2.13 and graphframes-graphx-spark4_2.13 jars, or pass "
+    "`--packages {coords}` to spark-submit"
 )
 
 
-def _maven_repository() -> Path:
+#: Extra Maven repositories for ``make setup`` (comma-separated URLs, ``file://`` included), searched
+#: after the user's own Maven configuration (settings.xml mirrors and profiles still apply).
+EXTRA_REPOSITORIES_ENV = "GRAPHKIT_MAVEN_REPOS"
+
+
+def extra_repositories() -> list[str]:
+    """Repository URLs named in ``$GRAPHKIT_MAVEN_REPOS``; a bare path is taken as ``file://``."""
+    urls = []
+    for entry in os.environ.get(EXTRA_REPOSITORIES_ENV, "").split(","):
+        entry = entry.strip()
+        if entry:
+            urls.append(entry if "://" in entry else Path(entry).resolve().as_uri())
+    return urls
+
+
+def maven_repository() -> Path:
+    """The local Maven repository graphkit reads the jars from (``$GRAPHKIT_M2_REPOSITORY`` or ~/.m2)."""
     return Path(os.environ.get("GRAPHKIT_M2_REPOSITORY", Path.home() / ".m2" / "repository"))
 
 
@@ -38,12 +57,65 @@ def graphframes_jars() -> list[Path] | None:
         if missing:
             raise RuntimeDependencyError(f"GRAPHKIT_GRAPHFRAMES_JARS names missing files: {missing}")
         return jars
-    base = _maven_repository() / GRAPHFRAMES_GROUP.replace(".", "/")
+    base = maven_repository() / GRAPHFRAMES_GROUP.replace(".", "/")
     jars = [
         base / artifact / GRAPHFRAMES_VERSION / f"{artifact}-{GRAPHFRAMES_VERSION}.jar"
         for artifact in GRAPHFRAMES_ARTIFACTS
     ]
     return jars if jars[0].is_file() else None
+
+
+def _names_graphframes(entries: list[str]) -> bool:
+    return any("graphframes" in Path(e.split("?")[0]).name or e.startswith(GRAPHFRAMES_GROUP + ":")
+               for e in entries)
+
+
+def merge_class_path(conf: dict[str, str], launched: dict[str, str] | None = None) -> dict[str, str]:
+    """Add graphkit's GraphFrames jars to ``spark.jars`` without dropping anything the user set.
+
+    ``conf`` is the profile plus explicit settings; ``launched`` what spark-submit already holds
+    (its ``--jars``, ``--packages``, spark-defaults). The user's entries come first and are kept
+    as given. Nothing is added when the user already supplies GraphFrames (``--packages
+    io.graphframes:...`` or a graphframes jar), so one class path never holds two releases.
+    Returns only the keys to set.
+    """
+    launched = launched or {}
+    split = lambda key: [e for e in (conf.get(key) or launched.get(key) or "").split(",") if e]  # noqa: E731
+    jars, packages = split("spark.jars"), split("spark.jars.packages")
+    if _names_graphframes(jars + packages):
+        return {"spark.jars": ",".join(jars)} if jars else {}
+    ours = graphframes_jars() or []
+    return {"spark.jars": ",".join(jars + [str(j) for j in ours])} if jars or ours else {}
+
+
+def load_on_driver(spark) -> None:
+    """Make the GraphFrames jars in ``spark.jars`` loadable by the driver's JVM as well.
+
+    A session that graphkit starts itself hands ``spark.jars`` to the JVM launcher, which puts
+    them on both class paths. Under ``spark-submit`` the driver JVM is already running when
+    graphkit adds its jars: the SparkContext ships them to the executors, but the driver's class
+    loader has never seen them. spark-submit's loader is Spark's ``MutableURLClassLoader``, whose
+    ``addURL`` is public, so the jars are added there. Any other loader is left alone, and the
+    GraphFrames features then say how to pass the package (``--packages`` or ``--jars``).
+    """
+    if graphframes_available(spark):
+        return
+    listed = spark.sparkContext.getConf().get("spark.jars", "") or ""
+    jars = [j for j in (graphframes_jars() or []) if str(j) in listed.split(",")]
+    jvm = spark.sparkContext._jvm
+    loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+    if not jars or loader is None or loader.getClass().getName() != "org.apache.spark.util.MutableURLClassLoader":
+        return
+    for jar in jars:
+        loader.addURL(jvm.java.io.File(str(jar)).toURI().toURL())
+
+
+def jvm_graphframes_version(spark) -> str | None:
+    """Implementation-Version of the GraphFrames jar that the running JVM actually loaded."""
+    require_graphframes(spark)
+    cls = spark.sparkContext._jvm.java.lang.Class.forName(
+        "org.graphframes.GraphFrame", True, spark.sparkContext._jvm.java.lang.Thread.currentThread().getContextClassLoader())
+    return cls.getPackage().getImplementationVersion()
 
 
 def graphframes_available(spark) -> bool:

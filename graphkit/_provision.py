@@ -1,13 +1,17 @@
 """Provision the GraphFrames JVM package (run by ``make setup``; idempotent).
 
 Uses the machine's Maven to fetch the pinned coordinates into ``~/.m2`` (offline once cached),
-where :mod:`graphkit.session` finds them. When the package cannot be obtained, says so in one
+where :mod:`graphkit.session` finds them. Maven searches the user's own configuration (Maven
+Central, ``~/.m2/settings.xml`` mirrors) and then every repository listed in
+``$GRAPHKIT_MAVEN_REPOS`` (comma-separated URLs or paths; the Makefile and CI point it at
+``../shared/maven`` when that folder exists). When the package cannot be obtained, says so in one
 clear paragraph and exits 0: graphkit itself runs without it (it has its own connected
 components), and the GraphFrames-backed features and tests report that they are unavailable.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -28,7 +32,15 @@ def main() -> int:
     reason = "Maven (mvn) is not installed"
     if shutil.which("mvn"):
         cmd = ["mvn", "-U", "-q", "-B", "-Dstyle.color=never", DEPENDENCY_PLUGIN, f"-Dartifact={_jvm.GRAPHFRAMES_COORDINATES}"]
-        print(f"graphkit setup: fetching {_jvm.GRAPHFRAMES_COORDINATES} with Maven ...", flush=True)
+        if "GRAPHKIT_M2_REPOSITORY" in os.environ:  # graphkit looks there, so Maven must put it there
+            cmd.append(f"-Dmaven.repo.local={_jvm.maven_repository()}")
+        extra = _jvm.extra_repositories()
+        if extra:
+            # Maven's own configuration is still searched; these are added after it.
+            cmd.append("-DremoteRepositories=" + ",".join(
+                f"graphkit-extra-{i}::default::{url}" for i, url in enumerate(extra, 1)))
+        where = f" (also from {', '.join(extra)})" if extra else ""
+        print(f"graphkit setup: fetching {_jvm.GRAPHFRAMES_COORDINATES} with Maven{where} ...", flush=True)
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             errors = [ln for ln in done.stdout.splitlines() + done.stderr.splitlines() if "ERROR" in ln]
@@ -48,7 +60,8 @@ def main() -> int:
         "  graphkit runs without it (connected components use graphkit's own implementation); "
         "Graph.graphframe and the GraphFrames baselines report it as missing, and their tests are skipped.\n"
         "  To enable it: make the artifact reachable through your Maven settings (~/.m2/settings.xml mirror) "
-        "and re-run `make setup`, or set GRAPHKIT_GRAPHFRAMES_JARS=/path/graphframes-spark4_2.13.jar,"
+        f"or list a repository that serves it in ${_jvm.EXTRA_REPOSITORIES_ENV} (comma-separated URLs, file:// too), "
+        "and re-run `make setup`; or set GRAPHKIT_GRAPHFRAMES_JARS=/path/graphframes-spark4_2.13.jar,"
         "/path/graphframes-graphx-spark4_2.13.jar",
         file=sys.stderr,
     )

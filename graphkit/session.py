@@ -70,14 +70,15 @@ def get_session(
         return active  # one process running several commands (the demo, a notebook) shares it
 
     conf = read_conf(conf_file or DEFAULT_CONF)
+    launched: dict[str, str] = {}
     if "PYSPARK_GATEWAY_PORT" in os.environ:
         # Under spark-submit the launcher's settings (its --master, --conf, spark-defaults) win
         # over the profile; explicit arguments below still override both.
         from pyspark import SparkConf, SparkContext
 
         SparkContext._ensure_initialized()  # connect to the launcher's JVM so SparkConf sees its settings
-        launched = SparkConf()
-        conf = {k: v for k, v in conf.items() if not launched.contains(k)}
+        launched = dict(SparkConf().getAll())
+        conf = {k: v for k, v in conf.items() if k not in launched}
     if master:
         conf["spark.master"] = master
     if app_name:
@@ -90,10 +91,7 @@ def get_session(
     # profile says otherwise (e.g. a shipped virtualenv on a real cluster).
     conf.setdefault("spark.pyspark.python", sys.executable)
     conf.setdefault("spark.pyspark.driver.python", sys.executable)
-    gf_jars = _jvm.graphframes_jars()
-    if gf_jars:
-        jars = [j for j in conf.get("spark.jars", "").split(",") if j]
-        conf["spark.jars"] = ",".join(jars + [str(j) for j in gf_jars if j.is_file()])
+    conf.update(_jvm.merge_class_path(conf, launched))
     log_conf = PROJECT_ROOT / "conf" / "log4j2.properties"
     if log_conf.is_file() and "spark.driver.extraJavaOptions" not in conf:
         conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log_conf}"
@@ -106,6 +104,8 @@ def get_session(
         spark = builder.getOrCreate()
     except Exception as exc:  # the JVM failed to start: missing Java, bad master URL...
         raise RuntimeDependencyError(f"could not start Spark: {str(exc).splitlines()[0]}") from None
+    if launched:
+        _jvm.load_on_driver(spark)
     if checkpoint_dir:
         spark.sparkContext.setCheckpointDir(checkpoint_dir)
     spark.sparkContext.setLogLevel(os.environ.get("GRAPHKIT_SPARK_LOG_LEVEL", "WARN"))

@@ -46,6 +46,20 @@ def spark(tmp_path_factory):
     session.stop()
 
 
+def require_graphframes(spark) -> None:
+    """Skip a GraphFrames test when the JVM package is not on the class path, or fail it when
+    ``GRAPHKIT_REQUIRE_GRAPHFRAMES=1`` (CI and `make test` set it where the package can be had,
+    so a provisioning regression cannot hide behind skips)."""
+    from graphkit import _jvm
+
+    if _jvm.graphframes_available(spark):
+        return
+    reason = f"GraphFrames JVM package {_jvm.GRAPHFRAMES_COORDINATES} not provisioned (see make setup output)"
+    if os.environ.get("GRAPHKIT_REQUIRE_GRAPHFRAMES") == "1":
+        pytest.fail(reason + "; GRAPHKIT_REQUIRE_GRAPHFRAMES=1 says it must be")
+    pytest.skip(reason)
+
+
 def run_cli(*args, timeout=600):
     """Run the installed console script; returns CompletedProcess with text output."""
     import subprocess

@@ -5,9 +5,9 @@ import pytest
 import scipy.sparse.csgraph as csgraph
 
 from graphkit import io
-from graphkit.errors import EmptyGraphError, InputFormatError, RuntimeDependencyError
+from graphkit.errors import EmptyGraphError, InputFormatError
 from graphkit.graph import Graph
-from tests.conftest import dataset
+from tests.conftest import dataset, require_graphframes
 
 pytestmark = pytest.mark.spark
 
@@ -94,21 +94,9 @@ def test_parquet_mat_and_dataframes(spark, tmp_path):
     assert h.num_vertices == 3 and h.degree_stats()["isolated"] == 1
 
 
-def test_graphframe_needs_the_jvm_package(email):
-    from graphkit import _jvm
-
-    if _jvm.graphframes_available(email.spark):
-        pytest.skip("GraphFrames JVM package present; covered by test_graphframes_algorithm")
-    with pytest.raises(RuntimeDependencyError, match="make setup"):
-        email.graphframe
-
-
 @pytest.mark.graphframes
 def test_graphframes_algorithm_on_real_graph(email):
-    from graphkit import _jvm
-
-    if not _jvm.graphframes_available(email.spark):
-        pytest.skip(f"GraphFrames JVM package {_jvm.GRAPHFRAMES_COORDINATES} not provisioned (see make setup output)")
+    require_graphframes(email.spark)
     ours = email.connected_components(method="graphkit").toPandas().sort_values("id")["component"].to_numpy()
     theirs = email.connected_components(method="graphframes").toPandas().sort_values("id")["component"].to_numpy()
     assert np.array_equal(ours, theirs)

@@ -13,7 +13,7 @@ from graphkit.embed.spark import RecursivePartitionEmbedding
 from graphkit.errors import EmptyGraphError
 from graphkit.graph import Graph
 from graphkit.io import csr_from_matrix, read_mat
-from tests.conftest import dataset, run_cli
+from tests.conftest import dataset, require_graphframes, run_cli
 
 pytestmark = pytest.mark.spark
 
@@ -273,20 +273,20 @@ def test_rebalancing_brings_every_part_under_the_bound(spark, rounds):
         scratch.close()
 
 
+@pytest.mark.graphframes
 def test_graphframes_peer(spark):
-    """GraphFrames' RandomWalkEmbeddings separates email-Eu-core's departments when its JVM
-    package is provisioned; without it, the error says how to get it."""
-    from graphkit import _jvm
+    """GraphFrames 0.11's RandomWalkEmbeddings, read back through graphkit's peer wrapper, gives
+    one unit row per vertex that separates email-Eu-core's departments."""
     from graphkit.embed.spark import graphframes_embedding
-    from graphkit.errors import RuntimeDependencyError
 
+    require_graphframes(spark)
     graph = Graph.read(dataset("email_eu_core", "email-Eu-core.txt"), spark=spark, directed=False)
-    if not _jvm.graphframes_available(spark):
-        with pytest.raises(RuntimeDependencyError, match="make setup"):
-            graphframes_embedding(graph, dim=16)
-        pytest.skip(f"GraphFrames JVM package {_jvm.GRAPHFRAMES_COORDINATES} not provisioned; only its error was checked")
     x = graphframes_embedding(graph, dim=16)
     from graphkit.io import read_labels
+
+    assert x.shape == (graph.num_vertices, 16)
+    walked = np.linalg.norm(x, axis=1) > 0
+    assert walked.mean() > 0.95 and np.allclose(np.linalg.norm(x[walked], axis=1), 1.0, atol=1e-5)
 
     names = graph.vertex_names()
     truth = read_labels(dataset("email_eu_core", "email-Eu-core-department-labels.txt"))
