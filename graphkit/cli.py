@@ -134,7 +134,8 @@ def cmd_info(args) -> int:
     print(f"isolated    {deg['isolated']:,}")
     comp = facts["components"]
     word = "weakly connected components" if graph.directed else "connected components"
-    print(f"components  {comp['components']:,} {word}, largest {comp['largest']:,} vertices")
+    how = "GraphFrames connectedComponents" if comp["method"] == "graphframes" else "graphkit large-star/small-star"
+    print(f"components  {comp['components']:,} {word}, largest {comp['largest']:,} vertices ({how})")
     return 0
 
 

@@ -343,9 +343,7 @@ class Graph:
         """
         from pyspark.sql import functions as F
 
-        if method not in ("auto", "graphframes", "graphkit"):
-            raise ValueError(f"method must be auto, graphframes or graphkit, got {method!r}")
-        if method == "graphframes" or (method == "auto" and _jvm.graphframes_available(self.spark)):
+        if self._components_method(method) == "graphframes":
             frame = _jvm.make_graphframe(self.spark, self.vertices.select(ID), self.edges.select(SRC, DST))
             # broadcastThreshold=-1 leaves skewed joins to AQE, which GraphFrames 0.11 recommends
             cc = frame.connectedComponents(broadcastThreshold=-1,
@@ -356,13 +354,22 @@ class Graph:
             return self.vertices.join(labels, ID).join(smallest, "_c").select(ID, NAME, COMPONENT)
         return _star_components(self)
 
+    def _components_method(self, method: str) -> str:
+        if method not in ("auto", "graphframes", "graphkit"):
+            raise ValueError(f"method must be auto, graphframes or graphkit, got {method!r}")
+        if method == "auto":
+            return "graphframes" if _jvm.graphframes_available(self.spark) else "graphkit"
+        return method
+
     def component_stats(self, method: str = "auto") -> dict:
-        """``{"components": count, "largest": size}`` (Spark actions)."""
+        """``{"components": count, "largest": size, "method": "graphframes" | "graphkit"}``
+        (Spark actions); ``method`` says which implementation ran."""
         from pyspark.sql import functions as F
 
+        method = self._components_method(method)
         sizes = self.connected_components(method).groupBy(COMPONENT).count()
         row = sizes.agg(F.count("*").alias("components"), F.max("count").alias("largest")).first()
-        return {"components": int(row["components"]), "largest": int(row["largest"])}
+        return {"components": int(row["components"]), "largest": int(row["largest"]), "method": method}
 
     # -- one-machine hand-off -----------------------------------------------------------------
     def vertex_names(self) -> np.ndarray:

@@ -14,7 +14,7 @@ def test_info_on_email_eu_core_reports_counts():
     assert done.returncode == 0, done.stderr
     assert "vertices    1,005" in done.stdout
     assert "edges       25,571 directed (642 self-loops)" in done.stdout
-    assert "20 weakly connected components, largest 986" in done.stdout
+    assert "20 weakly connected components, largest 986 vertices (GraphFrames connectedComponents)" in done.stdout
 
 
 @pytest.mark.spark

@@ -140,11 +140,13 @@ class StandaloneCluster:
             started.pop(tid, None)
         return started
 
-    def submit(self, job: str, *args: str, timeout: float = 900, conf: dict | None = None) -> subprocess.CompletedProcess:
-        """``spark-submit`` a ``jobs/`` entry point to this cluster (client deploy mode)."""
+    def submit(self, job: str, *args: str, timeout: float = 900, conf: dict | None = None,
+               options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+        """``spark-submit`` a ``jobs/`` entry point (or a script by absolute path) to this cluster
+        (client deploy mode); ``options`` are further spark-submit flags such as ``--jars``."""
         root = Path(__file__).resolve().parents[2]
-        return subprocess.run(self.submit_command(job, *args, conf=conf), capture_output=True, text=True,
-                              timeout=timeout, env=spark_env(), cwd=root)
+        return subprocess.run(self.submit_command(job, *args, conf=conf, options=options), capture_output=True,
+                              text=True, timeout=timeout, env=spark_env(), cwd=root)
 
     def submit_async(self, job: str, *args: str, conf: dict | None = None, log: Path | None = None) -> subprocess.Popen:
         """Start a ``spark-submit`` without waiting (for fault injection); output goes to ``log``."""
@@ -153,7 +155,7 @@ class StandaloneCluster:
         return subprocess.Popen(self.submit_command(job, *args, conf=conf), stdout=out, stderr=subprocess.STDOUT,
                                 env=spark_env(), cwd=root, text=True)
 
-    def submit_command(self, job: str, *args: str, conf: dict | None = None) -> list[str]:
+    def submit_command(self, job: str, *args: str, conf: dict | None = None, options: tuple[str, ...] = ()) -> list[str]:
         root = Path(__file__).resolve().parents[2]
         settings = {
             "spark.executor.memory": "1g",
@@ -165,4 +167,4 @@ class StandaloneCluster:
         cmd = [str(SPARK_HOME / "bin" / "spark-submit"), "--master", self.url]
         for key, value in settings.items():
             cmd += ["--conf", f"{key}={value}"]
-        return cmd + [str(root / "jobs" / job), *args]
+        return cmd + [*options, str(root / "jobs" / job), *args]
