@@ -66,3 +66,58 @@ def write_edge_list(graph: CSRGraph, path: str | os.PathLike, comment: str = "")
             fh.write(f"{u}\t{v}\n")
     os.replace(tmp, path)
     return path
+
+
+#: Graph500's R-MAT quadrant probabilities (a, b, c; d = 1 - a - b - c) and edge factor.
+GRAPH500_RMAT = (0.57, 0.19, 0.19)
+GRAPH500_EDGE_FACTOR = 16
+
+
+def rmat_edges(scale: int, edge_factor: int = GRAPH500_EDGE_FACTOR, *, seed: int = 0,
+               probabilities: tuple[float, float, float] = GRAPH500_RMAT, chunk: int = 1 << 22):
+    """Edges of an R-MAT graph (Chakrabarti et al., SDM 2004) with Graph500's parameters.
+
+    ``edge_factor * 2**scale`` edges on ids ``0 .. 2**scale - 1``, generated ``chunk`` edges at a
+    time (memory stays bounded at any scale). Ids are scrambled by a fixed random permutation,
+    as Graph500 does, so that degree does not follow the id order. Duplicates and self-loops are
+    left in (graphkit merges duplicates on read).
+
+    Yields
+    ------
+    (src, dst) : pair of int64 ndarrays per chunk
+    """
+    a, b, c = probabilities
+    if not (0 < a and 0 <= b and 0 <= c and a + b + c < 1):
+        raise ValueError(f"R-MAT probabilities must be positive with a + b + c < 1, got {probabilities}")
+    if not 1 <= int(scale) <= 40:
+        raise ValueError(f"scale must be an integer in 1..40, got {scale!r}")
+    rng = np.random.default_rng(seed)
+    permutation = rng.permutation(1 << scale).astype(np.int64)
+    total = int(edge_factor) << scale
+    for start in range(0, total, chunk):
+        size = min(chunk, total - start)
+        src = np.zeros(size, dtype=np.int64)
+        dst = np.zeros(size, dtype=np.int64)
+        for bit in range(scale):
+            r = rng.random(size)
+            right = (r >= a) & (r < a + b) | (r >= a + b + c)   # quadrants b and d
+            down = r >= a + b                                     # quadrants c and d
+            src |= down.astype(np.int64) << bit
+            dst |= right.astype(np.int64) << bit
+        yield permutation[src], permutation[dst]
+
+
+def write_parquet_edges(chunks, path: str | os.PathLike) -> Path:
+    """Write ``(src, dst)`` chunks as one Parquet file (``src``, ``dst`` int64), atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    schema = pa.schema([("src", pa.int64()), ("dst", pa.int64())])
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for src, dst in chunks:
+            writer.write_table(pa.table({"src": src, "dst": dst}, schema=schema))
+    os.replace(tmp, path)
+    return path

@@ -1,8 +1,8 @@
 """GraphFrames 0.11 as a same-run peer of every graphkit capability (a script; pytest does not
 collect it). Four tables, each with the graphkit row as the reference of the ratio column::
 
-    python bench/graphframes.py                      # everything (about an hour on 2 cores)
-    python bench/graphframes.py --only components --only communities --repeats 3
+    python bench/peers.py                      # everything (about an hour on 2 cores)
+    python bench/peers.py --only components --only communities --repeats 3
 
 * ppr: GraphFrames parallelPersonalizedPageRank on the degree-stratified sources that graphkit
   is scored on (ca-AstroPh, soc-Slashdot0902), seconds per source and precision@10 / RAG@100
@@ -227,6 +227,28 @@ def communities_table(spark, repeats: int, max_iter: int) -> Table:
     return t
 
 
+def earlier_tables(new: list[Table]) -> str:
+    """Tables of this section from earlier runs (``--only`` runs a part at a time), kept with
+    the stamp of the run that made them, unless this run remade them."""
+    from harness import DOCS
+
+    text = DOCS.read_text() if DOCS.exists() else ""
+    marker = "## peers\n"
+    if marker not in text:
+        return ""
+    start = text.index(marker)
+    end = text.find("\n## ", start + len(marker))
+    section = text[start:end if end != -1 else len(text)]
+    stamp = section.splitlines()[2] if len(section.splitlines()) > 2 else ""
+    titles = {f"**{t.title}**" for t in new}
+    kept = []
+    for block in section.split("\n\n**")[1:]:
+        block = "**" + block.split("\n\nGraphFrames ")[0].split("\n\n_Earlier run")[0].strip()
+        if block.splitlines()[0] not in titles:
+            kept.append(f"{block}\n\n_Earlier run: {stamp.strip('_')}_")
+    return "\n\n".join(kept)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
@@ -255,7 +277,8 @@ def main(argv=None) -> int:
             print(tables[-1].render(), flush=True)
     if "embed" in parts:
         tables.append(embed_table(spark, args.big_repeats))
-    report("graphframes", tables, notes=(
+    kept = earlier_tables(tables)
+    report("peers", tables, notes=(kept + "\n\n" if kept else "") + (
         f"GraphFrames {_jvm.jvm_graphframes_version(spark)} (JVM package, Spark local[2]). Ratio = row time / "
         "graphkit time in the same run (> 1: graphkit is faster). Seconds per source for fully PPR = total / vertices."))
     return 0
