@@ -212,6 +212,14 @@ def cmd_pack_env(args) -> int:
     return 0
 
 
+#: Settings ``graphkit doctor`` reports (when set).
+DOCTOR_CONF_KEYS = frozenset({
+    "spark.archives", "spark.pyspark.python", "spark.pyspark.driver.python", "spark.executor.memory",
+    "spark.driver.memory", "spark.executor.cores", "spark.cores.max", "spark.sql.shuffle.partitions",
+    "spark.default.parallelism", "spark.ui.showConsoleProgress",
+})
+
+
 def cmd_doctor(args) -> int:
     """Where graphkit runs: the driver's interpreter and package, and every executor's."""
     import os
@@ -251,6 +259,8 @@ def cmd_doctor(args) -> int:
                    "graphkit": graphkit.__file__, "version": graphkit.__version__, "numpy": numpy.__version__,
                    "pyspark_python": os.environ.get("PYSPARK_PYTHON")},
         "master": sc.master,
+        # the settings that decide where and how the work runs, as the session sees them
+        "conf": {k: v for k, v in sorted(sc.getConf().getAll()) if k in DOCTOR_CONF_KEYS},
         "executors": executors,
     }
     if args.json:
@@ -259,6 +269,8 @@ def cmd_doctor(args) -> int:
         d = facts["driver"]
         print(f"driver     {d['python']}  graphkit {d['version']} ({d['graphkit']})")
         print(f"master     {facts['master']}")
+        for key, value in facts["conf"].items():
+            print(f"conf       {key}={value}")
         for w in executors:
             package = f"graphkit {w['version']} ({w['graphkit']})" if w.get("graphkit") else f"no graphkit: {w['error']}"
             print(f"executor   {w['host']}: {w['python']}  {package}")
