@@ -239,7 +239,7 @@ def cmd_doctor(args) -> int:
         import socket as _socket
         import sys as _sys
 
-        where = {"host": _socket.gethostname(), "python": _sys.executable, "cwd": _os.getcwd()}
+        where = {"host": _socket.gethostname(), "python": _sys.executable, "prefix": _sys.prefix, "cwd": _os.getcwd()}
         try:
             import graphkit as _graphkit
             import numpy as _numpy
