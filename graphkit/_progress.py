@@ -11,7 +11,8 @@ otherwise). graphkit always calls it with three positional arguments, so a plain
     FullyPersonalizedPageRank().fit(graph, progress=show)
 
 ``progress=None`` (the default) is not silent: it reports through the ``graphkit`` logger at
-INFO, as one line per stage and a line per tenth of a counted stage; in Jupyter, when ``tqdm``
+INFO, as one line per stage, and for a counted stage its end plus at most a line per tenth done
+(at least two seconds apart); in Jupyter, when ``tqdm``
 (with ``ipywidgets``) is installed, counted stages show as a progress bar instead. Neither is a
 dependency of graphkit. ``progress=False`` silences an estimator.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Protocol, runtime_checkable
 
 #: The root of graphkit's loggers; every module logs to a child of it (``graphkit.session``...).
@@ -104,23 +106,38 @@ def _percent(done: int, total: int) -> str:
 
 
 class LogProgress:
-    """Reports to the ``graphkit`` logger: a line when a stage starts, and for counted stages a
-    line per tenth done (and the last), so a long batch log stays readable."""
+    """Reports to the ``graphkit`` logger: a line when a stage starts; for counted stages a line
+    when it completes, and in between at most one per tenth done and per ``interval`` seconds,
+    so a long batch log stays readable and a one-second stage is one line.
 
-    def __init__(self, logger: logging.Logger = log, level: int = logging.INFO):
+    Parameters
+    ----------
+    logger : logging.Logger, default the ``graphkit`` logger
+    level : int, default INFO
+    interval : float, default 2.0
+        Least seconds between two lines of one counted stage (not for its last line).
+    """
+
+    def __init__(self, logger: logging.Logger = log, level: int = logging.INFO, interval: float = 2.0):
         self.logger = logger
         self.level = level
-        self._shown: dict[str, int] = {}
+        self.interval = interval
+        self._shown: dict[str, tuple[int, float]] = {}  # stage -> (last tenth shown, when)
 
     def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
         if done is None:
             self.logger.log(self.level, "%s", stage)
             return
         if total:
-            tenth = min(10, int(10 * done / total))
-            if self._shown.get(stage) == tenth and done < total:
+            now = time.monotonic()
+            tenth, when = self._shown.setdefault(stage, (-1, now))
+            step = min(10, int(10 * done / total))
+            if done >= total:
+                del self._shown[stage]  # the same stage may run again (another fit)
+            elif step > tenth and now - when >= self.interval:
+                self._shown[stage] = (step, now)
+            else:
                 return
-            self._shown[stage] = tenth
         self.logger.log(self.level, "%s: %s", stage, _percent(done, total) if total else f"{done:,}")
 
 

@@ -30,7 +30,7 @@ def test_false_is_silent_and_junk_is_refused(caplog):
 
 def test_log_lines_show_percentages_a_tenth_at_a_time(caplog):
     caplog.set_level(logging.INFO, logger="graphkit")
-    report = _progress.LogProgress()
+    report = _progress.LogProgress(interval=0)
     report("reading")
     for done in range(0, 101):
         report("walking", done, 100)
@@ -38,6 +38,15 @@ def test_log_lines_show_percentages_a_tenth_at_a_time(caplog):
     assert lines[0] == "reading"
     assert lines[1] == "walking: 0/100 (0%)" and lines[-1] == "walking: 100/100 (100%)"
     assert len(lines) == 1 + 11  # 0 %, 10 %, ..., 100 %: a long stage does not flood the log
+
+
+def test_a_quick_stage_is_one_line_and_may_run_again(caplog):
+    caplog.set_level(logging.INFO, logger="graphkit")
+    report = _progress.LogProgress()  # lines at least 2 s apart: this loop takes microseconds
+    for _ in range(2):
+        for done in range(1, 101):
+            report("fingerprints", done, 100)
+    assert [r.getMessage() for r in caplog.records] == ["fingerprints: 100/100 (100%)"] * 2
 
 
 def test_index_fit_reports_fingerprints_with_counts():
