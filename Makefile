@@ -40,5 +40,18 @@ bench: setup
 notebooks: setup
 	$(BIN)/jupyter notebook --notebook-dir=notebooks --no-browser $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The environment executors run on a cluster (README: "Run on your cluster"): build the wheel,
+# install it with the pinned dependencies into a fresh virtualenv (venv-pack refuses the editable
+# install of .venv), and pack that for spark.archives. Writes dist/graphkit-env.tar.gz.
+PACK := build/pack
+.PHONY: pack
+pack: setup
+	rm -rf $(PACK)
+	$(BIN)/python -m build --wheel --outdir $(PACK)/dist .
+	$(PYTHON) -m venv $(PACK)/venv
+	$(PACK)/venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt "$$(ls $(PACK)/dist/graphkit-*.whl)[pack]"
+	@mkdir -p dist
+	$(PACK)/venv/bin/graphkit pack-env dist/graphkit-env.tar.gz --overwrite
+
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -1,8 +1,11 @@
 """The ``graphkit`` command line: one subcommand per job, plus the local query REPL.
 
-Every Spark subcommand has a ``jobs/<name>.py`` twin for ``spark-submit`` that accepts the same
-arguments. Errors a user can cause print one line (``graphkit: error: ...``) and exit non-zero;
-no stack trace. Importing this module does not import pyspark.
+Every Spark subcommand has a ``graphkit/jobs/<name>.py`` twin for ``spark-submit`` that accepts
+the same arguments (``graphkit jobs-path`` prints that folder). Errors a user can cause print one
+line (``graphkit: error: ...``) and exit non-zero; no stack trace. Progress and other messages go
+through the ``graphkit`` logger, shown on stderr as ``[graphkit HH:MM:SS] message``; results go to
+stdout. Options are never abbreviated (``--conf`` must not be taken for ``--conf-file``).
+Importing this module does not import pyspark.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import sys
 import time
 
+from graphkit import _progress
 from graphkit._version import __version__
 from graphkit.errors import GraphkitError
+
+log = logging.getLogger(__name__)
 
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -23,10 +30,44 @@ EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 CAPABILITY_JOBS: tuple[str, ...] = ("graphkit.ppr.job", "graphkit.embed.job", "graphkit.lsh.job")
 
 
+class Parser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` that never accepts abbreviated options.
+
+    With abbreviations on, ``--conf spark.executor.memory=8g`` was silently read as
+    ``--conf-file``; spark-submit users type ``--conf`` by habit. Subcommand parsers are made
+    with this class too (``add_subparsers(parser_class=Parser)``), including the capability
+    modules' ones.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+
 def add_spark_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Spark")
     group.add_argument("--master", help="Spark master URL (overrides the profile), e.g. local[2], spark://host:7077")
-    group.add_argument("--conf-file", help="Spark profile (spark-defaults format); default conf/local.conf")
+    group.add_argument("--conf-file", help="Spark profile: a spark-defaults style file, or a shipped profile "
+                       "by name (local, cluster; `graphkit conf-path` shows them); default local")
+    group.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                       help="a Spark setting applied over the profile (and over spark-submit's); repeatable")
+
+
+def spark_conf(pairs: list[str] | None) -> dict[str, str]:
+    """``--conf KEY=VALUE`` arguments as a dict (later ones win, as in spark-submit).
+
+    Raises
+    ------
+    GraphkitError
+        For an argument without ``=`` or with an empty key.
+    """
+    conf: dict[str, str] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise GraphkitError(f"--conf expects KEY=VALUE (e.g. --conf spark.executor.memory=8g), got {pair!r}")
+        conf[key.strip()] = value
+    return conf
 
 
 def add_output_options(parser: argparse.ArgumentParser, seed: int = 0) -> None:
@@ -67,7 +108,8 @@ def open_graph(args, app_name: str):
     from graphkit.graph import Graph
     from graphkit.session import get_session
 
-    spark = get_session(conf_file=args.conf_file, master=args.master, app_name=app_name)
+    spark = get_session(conf_file=args.conf_file, master=args.master, app_name=app_name,
+                        extra=spark_conf(args.conf) or None)
     key = (args.input, options, Path(args.input).stat().st_mtime_ns if "://" not in args.input else None)
     if key not in _OPEN_GRAPHS:  # one process running several commands (the demo) reads once
         progress(f"reading {args.input}")
@@ -99,8 +141,12 @@ def fit_and_write(args, model, app_name: str):
     return graph, time.perf_counter() - started
 
 
-def progress(message: str) -> None:
-    print(f"[graphkit {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+def progress(stage: str, done: int | None = None, total: int | None = None) -> None:
+    """The commands' progress reporter (a :class:`graphkit._progress.Progress`): log lines."""
+    _REPORTER(stage, done, total)
+
+
+_REPORTER = _progress.LogProgress()
 
 
 # -- subcommands -------------------------------------------------------------------------------
@@ -142,7 +188,94 @@ def cmd_info(args) -> int:
 def cmd_demo(args) -> int:
     from graphkit import demo
 
-    return demo.run(output=args.output, master=args.master, conf_file=args.conf_file)
+    return demo.run(output=args.output, master=args.master, conf_file=args.conf_file, conf=args.conf)
+
+
+def cmd_jobs_path(args) -> int:
+    from graphkit.jobs import jobs_path
+
+    print(jobs_path())
+    return 0
+
+
+def cmd_conf_path(args) -> int:
+    from graphkit.session import profile_dir
+
+    print(profile_dir())
+    return 0
+
+
+def cmd_pack_env(args) -> int:
+    from graphkit import _pack
+
+    _pack.pack_environment(args.output, prefix=args.prefix, overwrite=args.overwrite,
+                           include_pyspark=args.include_pyspark)
+    return 0
+
+
+#: Settings ``graphkit doctor`` reports (when set).
+DOCTOR_CONF_KEYS = frozenset({
+    "spark.archives", "spark.pyspark.python", "spark.pyspark.driver.python", "spark.executor.memory",
+    "spark.driver.memory", "spark.executor.cores", "spark.cores.max", "spark.sql.shuffle.partitions",
+    "spark.default.parallelism", "spark.ui.showConsoleProgress",
+})
+
+
+def cmd_doctor(args) -> int:
+    """Where graphkit runs: the driver's interpreter and package, and every executor's."""
+    import os
+    import socket
+
+    import graphkit
+    from graphkit.session import get_session
+
+    spark = get_session(conf_file=args.conf_file, master=args.master, app_name="graphkit-doctor",
+                        extra=spark_conf(args.conf) or None)
+    sc = spark.sparkContext
+
+    def probe(_):
+        # Defined inside the command so it is pickled by value: it must run (and say so) even
+        # where graphkit is not importable.
+        import os as _os
+        import socket as _socket
+        import sys as _sys
+
+        where = {"host": _socket.gethostname(), "python": _sys.executable, "prefix": _sys.prefix, "cwd": _os.getcwd()}
+        try:
+            import graphkit as _graphkit
+            import numpy as _numpy
+
+            where.update(graphkit=_graphkit.__file__, version=_graphkit.__version__, numpy=_numpy.__version__)
+        except ImportError as exc:
+            where.update(graphkit=None, error=str(exc))
+        yield where
+
+    slots = max(2, sc.defaultParallelism)
+    seen = sc.parallelize(range(slots), slots).mapPartitions(probe).collect()
+    executors = list({(w["host"], w["python"], w.get("graphkit")): w for w in seen}.values())
+    import numpy
+
+    facts = {
+        "driver": {"host": socket.gethostname(), "python": sys.executable, "cwd": os.getcwd(),
+                   "graphkit": graphkit.__file__, "version": graphkit.__version__, "numpy": numpy.__version__,
+                   "pyspark_python": os.environ.get("PYSPARK_PYTHON")},
+        "master": sc.master,
+        # the settings that decide where and how the work runs, as the session sees them
+        "conf": {k: v for k, v in sorted(sc.getConf().getAll()) if k in DOCTOR_CONF_KEYS},
+        "executors": executors,
+    }
+    if args.json:
+        print(json.dumps(facts, indent=2))
+    else:
+        d = facts["driver"]
+        print(f"driver     {d['python']}  graphkit {d['version']} ({d['graphkit']})")
+        print(f"master     {facts['master']}")
+        for key, value in facts["conf"].items():
+            print(f"conf       {key}={value}")
+        for w in executors:
+            package = f"graphkit {w['version']} ({w['graphkit']})" if w.get("graphkit") else f"no graphkit: {w['error']}"
+            print(f"executor   {w['host']}: {w['python']}  {package}")
+    return 0 if all(w.get("graphkit") for w in executors) else 1
 
 
 def cmd_repl(args) -> int:
@@ -152,12 +285,12 @@ def cmd_repl(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="graphkit",
         description="Large-scale graph analytics on Apache Spark, with millisecond local queries.",
     )
     parser.add_argument("--version", action="version", version=f"graphkit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     info = sub.add_parser("info", help="vertex/edge counts, degree statistics, connected components")
     add_graph_options(info)
@@ -177,6 +310,24 @@ def build_parser() -> argparse.ArgumentParser:
     repl.add_argument("--ppr-index", help="PPR fingerprint index (from `graphkit ppr-index`)")
     repl.add_argument("--embeddings", help="embeddings directory (from `graphkit embed`)")
     repl.set_defaults(handler=cmd_repl)
+
+    doctor = sub.add_parser("doctor", help="which Python and graphkit the driver and the executors run (Spark)")
+    add_spark_options(doctor)
+    doctor.add_argument("--json", action="store_true", help="print the facts as JSON")
+    doctor.set_defaults(handler=cmd_doctor)
+
+    jobs = sub.add_parser("jobs-path", help="print the folder of the spark-submit job files (<path>/ppr.py ...)")
+    jobs.set_defaults(handler=cmd_jobs_path)
+    conf = sub.add_parser("conf-path", help="print the folder of the shipped Spark profiles (local.conf, cluster.conf)")
+    conf.set_defaults(handler=cmd_conf_path)
+
+    pack = sub.add_parser("pack-env", help="pack this virtualenv (graphkit installed from a wheel) for spark.archives")
+    pack.add_argument("output", help="archive to write, e.g. graphkit-env.tar.gz")
+    pack.add_argument("--prefix", help="the virtualenv to pack (default: the one running graphkit)")
+    pack.add_argument("--include-pyspark", action="store_true",
+                      help="keep pyspark in the archive (default: left out; executors use the cluster's own)")
+    pack.add_argument("--overwrite", action="store_true", help="replace an existing archive")
+    pack.set_defaults(handler=cmd_pack_env)
     return parser
 
 
@@ -185,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
+        return EXIT_USAGE
+    _progress.configure_logging(logging.INFO)
+    try:
+        spark_conf(getattr(args, "conf", None))  # a malformed --conf fails before Spark starts
+    except GraphkitError as exc:
+        print(f"graphkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         return int(args.handler(args) or 0)

@@ -1,7 +1,12 @@
-"""Built-in graphs that need no download: the embedded default for the demo and the docs.
+"""Built-in graphs that need no download, and where the real data sets are when present.
 
 The planted-partition graph is generated deterministically from a seed, so every machine gets
-the same graph, with ground-truth communities to check answers against.
+the same graph, with ground-truth communities to check answers against: the embedded default
+for the demo, the docs, and the notebooks when the shared data sets are absent.
+
+The real public graphs (email-Eu-core, PPI, BlogCatalog...) are never copied into graphkit; the
+tests and notebooks read them from ``$GRAPHKIT_DATASETS`` or a ``shared/datasets`` folder beside
+the checkout (see :func:`shared_dataset`).
 """
 
 from __future__ import annotations
@@ -66,6 +71,38 @@ def write_edge_list(graph: CSRGraph, path: str | os.PathLike, comment: str = "")
             fh.write(f"{u}\t{v}\n")
     os.replace(tmp, path)
     return path
+
+
+#: Environment variable naming the folder of the shared data sets (``email_eu_core/``, ...).
+DATASETS_ENV = "GRAPHKIT_DATASETS"
+
+
+def shared_dataset(*parts: str) -> Path | None:
+    """Path of a file or folder of the shared data sets, or None when it is absent.
+
+    Looks in ``$GRAPHKIT_DATASETS`` when that is set (and only there, so pointing it at an empty
+    folder hides the data sets), otherwise in ``../shared/datasets`` and
+    ``../../shared/datasets`` from the working directory (a checkout's root and its
+    ``notebooks/`` folder).
+
+    Parameters
+    ----------
+    *parts : str
+        Path inside the data-set folder, e.g. ``"email_eu_core", "email-Eu-core.txt"``.
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
+    if os.environ.get(DATASETS_ENV):
+        candidates = [Path(os.environ[DATASETS_ENV])]
+    else:
+        candidates = [Path("..", "shared", "datasets"), Path("..", "..", "shared", "datasets")]
+    for folder in candidates:
+        path = folder.joinpath(*parts)
+        if path.exists():
+            return path.resolve()
+    return None
 
 
 #: Graph500's R-MAT quadrant probabilities (a, b, c; d = 1 - a - b - c) and edge factor.

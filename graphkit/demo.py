@@ -23,7 +23,10 @@ adjacent 0
 """
 
 
-def run(output: str = "out/demo", master: str | None = None, conf_file: str | None = None) -> int:
+def run(output: str = "out/demo", master: str | None = None, conf_file: str | None = None,
+        conf: list[str] | None = None) -> int:
+    """Run the demo; ``master``, ``conf_file`` and ``conf`` (``KEY=VALUE`` strings) are passed
+    to every step, as the command line's ``--master``, ``--conf-file`` and ``--conf``."""
     from graphkit import cli, repl
 
     out = Path(output)
@@ -34,6 +37,7 @@ def run(output: str = "out/demo", master: str | None = None, conf_file: str | No
     ))
     cli.progress(f"embedded demo graph written to {graph} ({graph_csr.num_vertices} vertices, 12 planted communities)")
     spark = ["--undirected"] + (["--master", master] if master else []) + (["--conf-file", conf_file] if conf_file else [])
+    spark += [arg for pair in conf or () for arg in ("--conf", pair)]
     steps = [
         ["info", graph],
         ["ppr", graph, str(out / "ppr"), "--top-k", "10", "--walks", "2000", "--overwrite"],

@@ -1,29 +1,71 @@
-"""The one place that builds a SparkSession, from a ``conf/`` profile plus overrides.
+"""The one place that builds a SparkSession, from a profile plus overrides.
 
 A profile is a spark-defaults style file (``key value`` per line). Keys starting with
 ``graphkit.`` are graphkit's own (for example ``graphkit.checkpoint.dir``); everything else goes to
-Spark unchanged. When a job runs under ``spark-submit`` the session already exists and its
-settings win for everything Spark fixes at start-up (master, memory); the profile still supplies
-the rest.
+Spark unchanged. The profiles graphkit ships (``local``, ``cluster``) and its log4j configuration
+are package data in ``graphkit/conf/`` (``conf/`` in a checkout links there), found through
+:mod:`importlib.resources`, so an installed wheel needs no source tree. When a job runs under
+``spark-submit`` the launcher's settings win over the profile; explicit overrides (``--conf``)
+win over both.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from importlib import resources
 from pathlib import Path
 
 from graphkit.errors import GraphkitError, RuntimeDependencyError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONF = PROJECT_ROOT / "conf" / "local.conf"
+log = logging.getLogger(__name__)
+
+
+def profile_dir() -> Path:
+    """The folder of the Spark profiles shipped with graphkit (``local.conf``, ``cluster.conf``).
+
+    Returns
+    -------
+    pathlib.Path
+        A real directory: pip installs packages unzipped, and Spark needs a file path for the
+        log4j configuration.
+    """
+    return Path(str(resources.files("graphkit") / "conf"))
+
+
+DEFAULT_CONF = profile_dir() / "local.conf"
+
+
+def resolve_profile(name_or_path: str | os.PathLike) -> Path:
+    """A profile path from a file path or the name of a shipped profile (``local``, ``cluster``).
+
+    A path that exists wins, so a local file called ``cluster`` is still read as itself.
+    """
+    path = Path(name_or_path)
+    if not path.exists() and path.name == str(name_or_path) and not path.suffix:
+        shipped = profile_dir() / f"{path.name}.conf"
+        if shipped.is_file():
+            return shipped
+    return path
 
 
 def read_conf(path: str | os.PathLike) -> dict[str, str]:
-    """Parse a spark-defaults style profile into a dict; a clear error for a bad file."""
-    path = Path(path)
+    """Parse a spark-defaults style profile into a dict; a clear error for a bad file.
+
+    Parameters
+    ----------
+    path : path or str
+        A profile file, or the name of a shipped profile (``local``, ``cluster``).
+
+    Returns
+    -------
+    dict of str to str
+    """
+    path = resolve_profile(path)
     if not path.is_file():
-        raise GraphkitError(f"{path}: no such Spark profile (see conf/local.conf for the format)")
+        shipped = ", ".join(sorted(p.stem for p in profile_dir().glob("*.conf")))
+        raise GraphkitError(f"{path}: no such Spark profile (a spark-defaults style file, or one of: {shipped})")
     conf: dict[str, str] = {}
     for lineno, line in enumerate(path.read_text().splitlines(), 1):
         line = line.strip()
@@ -46,14 +88,16 @@ def get_session(
 
     Parameters
     ----------
-    conf_file : path, optional
-        Spark profile; defaults to ``conf/local.conf`` (local mode, sized for a laptop).
+    conf_file : path or str, optional
+        Spark profile, a file or the name of a shipped one (``local``, ``cluster``); defaults
+        to ``local`` (local mode, sized for a laptop).
     master : str, optional
         Overrides ``spark.master`` (``local[2]``, ``spark://host:7077``, ``yarn``...).
     app_name : str, optional
         Overrides ``spark.app.name``.
     extra : dict, optional
-        Further Spark settings, applied last.
+        Further Spark settings (the command line's ``--conf K=V``), applied last: they win over
+        the profile and over spark-submit's settings.
 
     Returns
     -------
@@ -87,15 +131,11 @@ def get_session(
     checkpoint_dir = conf.pop("graphkit.checkpoint.dir", None)
     for key in [k for k in conf if k.startswith("graphkit.")]:
         conf.pop(key)
-    # Executors must run the driver's interpreter (the one with graphkit installed), unless the
-    # profile says otherwise (e.g. a shipped virtualenv on a real cluster).
-    conf.setdefault("spark.pyspark.python", sys.executable)
-    conf.setdefault("spark.pyspark.driver.python", sys.executable)
+    _choose_worker_python(conf, launched)
     conf.update(_jvm.merge_class_path(conf, launched))
-    log_conf = PROJECT_ROOT / "conf" / "log4j2.properties"
+    log_conf = profile_dir() / "log4j2.properties"
     if log_conf.is_file() and "spark.driver.extraJavaOptions" not in conf:
         conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log_conf}"
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     builder = SparkSession.builder
     for key, value in conf.items():
@@ -109,4 +149,23 @@ def get_session(
     if checkpoint_dir:
         spark.sparkContext.setCheckpointDir(checkpoint_dir)
     spark.sparkContext.setLogLevel(os.environ.get("GRAPHKIT_SPARK_LOG_LEVEL", "WARN"))
+    if spark.sparkContext.uiWebUrl:  # None when spark.ui.enabled is false
+        log.info("Spark UI: %s", spark.sparkContext.uiWebUrl)
     return spark
+
+
+def _choose_worker_python(conf: dict[str, str], launched: dict[str, str]) -> None:
+    """Decide which interpreter the Python workers run, in place.
+
+    PySpark takes the workers' interpreter from the ``PYSPARK_PYTHON`` environment variable when
+    the SparkContext starts, not from ``spark.pyspark.python``; spark-submit exports the latter
+    into the former. So the choice is made here, with Spark's precedence: an explicit setting
+    (``--conf``, ``extra``, the profile) over the environment over the driver's own interpreter
+    (right for local mode and for clusters whose nodes share the driver's environment). A
+    shipped environment (``spark.archives`` with ``spark.pyspark.python=./environment/bin/python``)
+    therefore wins whether it comes from spark-submit, ``--conf`` or a profile.
+    """
+    python = conf.get("spark.pyspark.python") or os.environ.get("PYSPARK_PYTHON") or sys.executable
+    os.environ["PYSPARK_PYTHON"] = python
+    if "spark.pyspark.python" not in launched:
+        conf["spark.pyspark.python"] = python  # so spark.conf shows what the workers run

@@ -67,3 +67,63 @@ def run_cli(*args, timeout=600):
 
     exe = Path(sys.executable).with_name("graphkit")
     return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+class InstalledEnv:
+    """A fresh virtualenv with graphkit installed from a wheel built from this checkout."""
+
+    def __init__(self, prefix: Path, wheel: Path, build_seconds: float, install_seconds: float):
+        self.prefix = prefix
+        self.wheel = wheel
+        self.python = prefix / "bin" / "python"
+        self.graphkit = prefix / "bin" / "graphkit"
+        self.build_seconds = build_seconds
+        self.install_seconds = install_seconds
+
+    def run(self, *args, cwd, timeout=900, env=None):
+        """Run a program of this environment (``graphkit``, ``python``...) as a user would."""
+        import subprocess
+
+        return subprocess.run([str(self.prefix / "bin" / args[0]), *map(str, args[1:])], capture_output=True,
+                              text=True, timeout=timeout, cwd=cwd, env=env)
+
+
+@pytest.fixture(scope="session")
+def installed_env():
+    """Build graphkit's wheel (``python -m build --wheel``) and install it, with the pinned
+    dependencies and the ``pack`` extra, into a new virtualenv outside the checkout.
+
+    The build is isolated (a temporary build environment with setuptools >= 77, as pyproject
+    asks): that is how CI and users build, and the project virtualenv's setuptools is older. The
+    dependencies come from the package index (pip's cache makes a second run quick). Everything is
+    deleted at the end of the session.
+    """
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    base = Path(tempfile.mkdtemp(prefix="graphkit-wheel-"))
+    had_build_dir = (ROOT / "build").exists()
+    try:
+        started = time.perf_counter()
+        built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(base / "dist"), str(ROOT)],
+                               capture_output=True, text=True, timeout=600)
+        assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+        build_seconds = time.perf_counter() - started
+        (wheel,) = (base / "dist").glob("graphkit-*.whl")
+        started = time.perf_counter()
+        prefix = base / "venv"
+        # the checkout's Python without its virtualenv: a user's plain interpreter
+        subprocess.run([sys._base_executable, "-m", "venv", str(prefix)], check=True, timeout=300)
+        installed = subprocess.run(
+            [str(prefix / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "-c", str(ROOT / "constraints.txt"), f"{wheel}[pack]"],
+            capture_output=True, text=True, timeout=1200, cwd=base)
+        assert installed.returncode == 0, installed.stderr[-3000:]
+        yield InstalledEnv(prefix, wheel, build_seconds, time.perf_counter() - started)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        if not had_build_dir:  # setuptools builds in the source tree; leave the checkout as it was
+            shutil.rmtree(ROOT / "build", ignore_errors=True)

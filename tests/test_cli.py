@@ -15,6 +15,7 @@ def test_info_on_email_eu_core_reports_counts():
     assert "vertices    1,005" in done.stdout
     assert "edges       25,571 directed (642 self-loops)" in done.stdout
     assert "20 weakly connected components, largest 986 vertices (GraphFrames connectedComponents)" in done.stdout
+    assert "] Spark UI: http" in done.stderr  # where to watch the job, printed when it starts
 
 
 @pytest.mark.spark
@@ -64,3 +65,59 @@ def test_local_side_never_imports_pyspark():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+
+
+# -- spark-submit conventions: --conf KEY=VALUE, no abbreviated options ----------------------------
+@pytest.mark.spark
+def test_conf_reaches_the_session_over_the_profile():
+    # conf/local.conf says 8 shuffle partitions; --conf wins, and the last of a repeated key wins
+    done = run_cli("doctor", "--json", "--master", "local[1]", "--conf", "spark.sql.shuffle.partitions=5",
+                   "--conf", "spark.sql.shuffle.partitions=3", "--conf", "spark.ui.enabled=false", timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    facts = __import__("json").loads(done.stdout)
+    assert facts["conf"]["spark.sql.shuffle.partitions"] == "3"
+    assert facts["master"] == "local[1]"
+    assert facts["executors"] and all(w["graphkit"] for w in facts["executors"])
+
+
+def test_conf_without_equals_is_a_one_line_error():
+    done = run_cli("info", "README.md", "--conf", "spark.executor.memory", timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "graphkit: error: --conf expects KEY=VALUE (e.g. --conf spark.executor.memory=8g), got 'spark.executor.memory'"]
+
+
+@pytest.mark.parametrize("args", [
+    ["info", "README.md", "--conf-fil", "x"],          # was silently taken as --conf-file
+    ["ppr", "README.md", "out", "--top", "5"],         # was --top-k
+    ["repl", "idx", "--ppr", "p"],                     # was --ppr-index
+])
+def test_abbreviated_options_are_rejected(args):
+    done = run_cli(*args, timeout=60)
+    assert done.returncode == 2
+    assert f"unrecognized arguments: {' '.join(args[-2:])}" in done.stderr
+
+
+def test_no_parser_accepts_abbreviations():
+    from graphkit.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.choices and isinstance(a.choices, dict)]
+    parsers = [parser, *sub.choices.values()]
+    assert len(parsers) > 10 and not [p.prog for p in parsers if p.allow_abbrev]
+
+
+def test_jobs_and_profiles_are_found_in_the_package():
+    from graphkit.jobs import JOBS
+
+    jobs = run_cli("jobs-path", timeout=60)
+    conf = run_cli("conf-path", timeout=60)
+    assert jobs.returncode == conf.returncode == 0
+    from pathlib import Path
+
+    jobs_dir, conf_dir = Path(jobs.stdout.strip()), Path(conf.stdout.strip())
+    assert jobs_dir.parent.name == conf_dir.parent.name == "graphkit"
+    assert sorted(p.name for p in jobs_dir.glob("*.py") if p.name != "__init__.py") == sorted(JOBS)
+    assert {"local.conf", "cluster.conf", "log4j2.properties"} <= {p.name for p in conf_dir.iterdir()}
+    # the top-level jobs/ and conf/ of a checkout are the same folders, not copies
+    assert (ROOT / "jobs").resolve() == jobs_dir and (ROOT / "conf").resolve() == conf_dir

@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import iv
 
+from graphkit import _progress
 from graphkit.embed import _kernels as K
 
 #: Rows per block of the distributed refinement (a block is one task's share of every product).
@@ -326,14 +327,14 @@ def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iteration
     block_rows : int, default :data:`BLOCK_ROWS`
         Rows per block (one task of every product).
     say : callable, optional
-        Progress messages.
+        ``say(stage, done, total)`` (see :mod:`graphkit._progress`); default log lines.
 
     Returns
     -------
     DataFrame ``(id, embedding array<float>)``, L2-normalised rows, isolated vertices zero; not
     yet materialised (freeze or write it, then call the returned ``release``).
     """
-    say = say or (lambda message: None)
+    say = _progress.reporter(say)
     rows = BlockRows.from_frames(edges, parts, fused, num_parts, block_rows)
     say(f"  refinement in Spark over {rows.num_blocks} row block(s)")
     k = dim
@@ -354,7 +355,7 @@ def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iteration
         rows = rows.map(warm_start).orthonormalised("x", drop=("x",))
         evals, rows = _rayleigh_ritz(rows)
         for round_ in range(iterations):
-            say(f"  eigensolver round {round_ + 1} of {iterations}")
+            say("  eigensolver rounds", round_ + 1, iterations)
             rows = _chebyshev_filter(rows, high=float(np.clip(evals[-1], -0.5, 0.99)))
             rows = rows.orthonormalised("y1", drop=("y0", "y1"))
             evals, rows = _rayleigh_ritz(rows)

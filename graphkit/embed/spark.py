@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphkit import _progress
 from graphkit.embed import _kernels as K
 from graphkit.embed.blockrows import BLOCK_ROWS
 from graphkit.embed.distributed import COARSE_PARTS, CoarseningSettings
@@ -133,8 +134,16 @@ class RecursivePartitionEmbedding:
         self.coarsening.validate()
 
     def fit(self, graph, progress=None) -> "RecursivePartitionEmbedding":
-        """Partition, embed the parts in Spark tasks, fuse, refine (Spark jobs run here)."""
-        say = progress or (lambda message: None)
+        """Partition, embed the parts in Spark tasks, fuse, refine (Spark jobs run here).
+
+        Parameters
+        ----------
+        graph : graphkit.Graph
+        progress : callable, None or False, optional
+            ``progress(stage, done, total)`` for long stages (see :mod:`graphkit._progress`);
+            default: log lines to the ``graphkit`` logger; ``False``: silent.
+        """
+        say = _progress.reporter(progress)
         self._validate()
         self.close()  # a refit drops the previous fit's Spark files
         self.graph_ = graph

@@ -57,10 +57,11 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from graphkit import _progress
+from graphkit._progress import Progress
 from graphkit._validation import check_positive_int
 from graphkit.lsh import _kernels as K
 from graphkit.lsh.index import FORMAT, NEIGHBOURHOODS, VERSION, LSHIndex, neighbourhood_csr
@@ -883,7 +884,7 @@ def export_index(
     *,
     pairs_threshold: float | None = None,
     overwrite: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | bool | None = None,
     extra_params: dict | None = None,
 ) -> ExportSummary:
     """Compute signatures with Spark and write the local index (and optional pairs) atomically.
@@ -906,8 +907,9 @@ def export_index(
         collected to the driver through Arrow (20-30 bytes a pair), so keep the threshold high
         enough for the result to fit ``spark.driver.maxResultSize``.
     overwrite : bool, default False
-    progress : callable, optional
-        Called with a short message before each stage.
+    progress : callable, None or False, optional
+        ``progress(stage, done, total)`` before each stage (see :mod:`graphkit._progress`);
+        default: log lines to the ``graphkit`` logger; ``False``: silent.
     extra_params : dict, optional
         More provenance for the manifest (e.g. the input path).
 
@@ -925,7 +927,7 @@ def export_index(
     if pairs_threshold is not None:
         pairs_threshold = check_pairs_threshold(pairs_threshold)
     check_output_path(output, overwrite)
-    say = progress or (lambda message: None)
+    say = _progress.reporter(progress)
     started = time.perf_counter()
     timings = {}
 

@@ -55,6 +55,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from graphkit import _progress
 from graphkit.ppr import _kernels as K
 from graphkit.sparkio import Scratch
 
@@ -176,7 +177,7 @@ class WalkTables:
     """
 
     def __init__(self, graph, settings: WalkSettings, seed: int, scratch: Scratch, progress=None):
-        say = progress or (lambda message: None)
+        say = _progress.reporter(progress)
         self.settings = s = settings
         _freeze = scratch.freeze
         self.key = _signed(K.seed_key(seed))
@@ -347,13 +348,14 @@ def distributed_ppr_topk(graph, *, walks: int, alpha: float, top_k: int, seed: i
         intermediate files are deleted before returning).
     sources : array of int, optional
         Dense ids of the sources to walk from (default: every vertex), e.g. for a benchmark.
-    progress : callable, optional
+    progress : callable, None or False, optional
+        ``progress(stage, done, total)`` (see :mod:`graphkit._progress`); default log lines.
 
     Returns
     -------
     DataFrame ``(src, dst, score)`` in dense ids.
     """
-    say = progress or (lambda message: None)
+    say = _progress.reporter(progress)
     spark = graph.spark
     settings.validate()
     scratch = Scratch(spark, "graphkit-walks")
@@ -377,7 +379,7 @@ def distributed_ppr_topk(graph, *, walks: int, alpha: float, top_k: int, seed: i
                                                 top_k=top_k), "topk")
             with lock:
                 done[0] += batch[1] - batch[0]
-                say(f"walked {done[0]:,}/{n:,} sources")
+                say("walked sources", done[0], n)
             return result
 
         with ThreadPoolExecutor(max_workers=settings.pipeline) as pool:

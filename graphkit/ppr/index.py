@@ -12,10 +12,11 @@ import numbers
 import os
 import zlib
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from graphkit import _progress
+from graphkit._progress import Progress
 from graphkit.artifacts import ArtifactWriter, atomic_directory, open_artifact
 from graphkit.csr import CSRGraph, IdMap
 from graphkit.errors import ArtifactError
@@ -155,14 +156,16 @@ class PPRIndex:
         check_nonnegative("epsilon", self.epsilon)
 
     # -- building -----------------------------------------------------------------------------
-    def fit(self, csr: CSRGraph, progress: Callable[[int, int], None] | None = None) -> "PPRIndex":
+    def fit(self, csr: CSRGraph, progress: Progress | bool | None = None) -> "PPRIndex":
         """Compute the fingerprints of every vertex of ``csr``.
 
         Parameters
         ----------
         csr : CSRGraph
-        progress : callable, optional
-            ``progress(done, total)`` after each chunk of vertices.
+        progress : callable, None or False, optional
+            ``progress(stage, done, total)`` for long stages (see :mod:`graphkit._progress`);
+            default: log lines to the ``graphkit`` logger; ``False``: silent.
+            Reports the stage ``"fingerprints"`` with vertices done / in all after each chunk.
 
         Returns
         -------
@@ -171,10 +174,11 @@ class PPRIndex:
         if not isinstance(csr, CSRGraph):
             raise TypeError(f"PPRIndex.fit expects a CSRGraph, got {type(csr).__name__}")
         self._validate_params()
+        report = _progress.reporter(progress)
         self.fingerprints_ = fingerprints(
             csr.indptr, csr.indices, csr.weights,
             walks=self.walks, alpha=self.alpha, seed=self.seed, threshold=self.threshold,
-            progress=progress,
+            progress=lambda done, total: report("fingerprints", done, total),  # the kernel counts vertices
         )
         self.csr_ = csr
         self.input_fingerprint_ = graph_fingerprint(csr)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphkit import _progress
 from graphkit.ppr import _kernels as K
 from graphkit.ppr.distributed import WalkSettings, distributed_ppr_topk
 from graphkit.sparkio import Scratch, map_vertex_batches
@@ -127,11 +128,12 @@ class FullyPersonalizedPageRank:
         Parameters
         ----------
         graph : graphkit.Graph
-        progress : callable, optional
-            ``progress(message)`` for long stages.
+        progress : callable, None or False, optional
+            ``progress(stage, done, total)`` for long stages (see :mod:`graphkit._progress`);
+            default: log lines to the ``graphkit`` logger; ``False``: silent.
         """
         self._validate()
-        say = progress or (lambda message: None)
+        say = _progress.reporter(progress)
         edges = graph.num_edges * (1 if graph.directed else 2)
         self.graph_ = graph
         self.close()

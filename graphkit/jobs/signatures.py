@@ -1,7 +1,7 @@
 """spark-submit entry point for `graphkit signatures` (same arguments).
 
-    spark-submit --master spark://host:7077 jobs/signatures.py INPUT OUTPUT [--undirected]
-        [--neighbourhood out|in|both] [--num-perm 128] [--bands 64] [--pairs-threshold 0.5] [--seed 1]
+    spark-submit [spark options] "$(graphkit jobs-path)/signatures.py" ARGS...
+    python -m graphkit.jobs.signatures ARGS...
 """
 
 import sys

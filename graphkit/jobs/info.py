@@ -1,6 +1,7 @@
 """spark-submit entry point for `graphkit info` (same arguments).
 
-    spark-submit --master spark://host:7077 jobs/info.py INPUT [--undirected] [--json]
+    spark-submit [spark options] "$(graphkit jobs-path)/info.py" ARGS...
+    python -m graphkit.jobs.info ARGS...
 """
 
 import sys
