@@ -538,6 +538,7 @@ class Checks:
     --------
     >>> c = Checks("idx")
     >>> c.monotone("offsets", np.array([0, 2, 1]))
+    False
     >>> c.raise_if_any()
     Traceback (most recent call last):
     ...

@@ -80,10 +80,10 @@ _OPEN_GRAPHS: dict = {}
 
 def fit_and_write(args, model, app_name: str):
     """The Spark commands' common path: refuse an existing output before any work, read the
-    graph, ``model.fit`` it, write ``model.transform()`` as Parquet atomically, and delete the
+    graph, ``model.fit`` it, write it with ``model.save`` (Parquet and manifest, atomically), and delete the
     model's intermediate files whatever happens. Returns ``(graph, seconds)``."""
     from graphkit.artifacts import check_output_path
-    from graphkit.sparkio import check_output, write_parquet
+    from graphkit.sparkio import check_output
 
     if "://" not in args.output:
         check_output_path(args.output, args.overwrite)
@@ -93,7 +93,7 @@ def fit_and_write(args, model, app_name: str):
     try:
         model.fit(graph, progress=progress)
         progress(f"writing {args.output}")
-        write_parquet(model.transform(), args.output, overwrite=args.overwrite)
+        model.save(args.output, overwrite=args.overwrite)  # Parquet + manifest, atomically
     finally:
         model.close()
     return graph, time.perf_counter() - started

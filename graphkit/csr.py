@@ -136,10 +136,10 @@ class CSRGraph:
 
         weights = artifact.array(prefix + "weights") if artifact.has(f"{prefix}weights.npy") else None
         graph = cls(
-            np.asarray(artifact.array(prefix + "indptr")),
-            np.asarray(artifact.array(prefix + "indices")),
-            None if weights is None else np.asarray(weights),
-            np.asarray(artifact.array(prefix + "ids")),
+            artifact.array(prefix + "indptr"),
+            artifact.array(prefix + "indices"),
+            weights,
+            artifact.array(prefix + "ids"),
             directed,
         )
         check = Checks(artifact.path, "CSR arrays")
