@@ -323,7 +323,7 @@ def validate_manifest(manifest, where) -> dict:
 def _upgrade(manifest: dict) -> dict:
     """Manifests of format 1.0 listed Parquet directories as one ``dir`` entry with ``entries``;
     flatten them into plain file entries (then validated like any other)."""
-    files = manifest.get("files")
+    files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or not any(isinstance(v, dict) and v.get("kind") == "dir" for v in files.values()):
         return manifest
     flat = {}

@@ -147,7 +147,8 @@ def cmd_demo(args) -> int:
 def cmd_repl(args) -> int:
     from graphkit import repl
 
-    return repl.run(args.index, ppr_index=args.ppr_index, embeddings=args.embeddings)
+    return repl.run(args.index, ppr_index=args.ppr_index, embeddings=args.embeddings,
+                    allow_mixed_graphs=args.allow_mixed_graphs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     repl.add_argument("index", help="LSH index directory (from `graphkit signatures`)")
     repl.add_argument("--ppr-index", help="PPR fingerprint index (from `graphkit ppr-index`)")
     repl.add_argument("--embeddings", help="embeddings directory (from `graphkit embed`)")
+    repl.add_argument("--allow-mixed-graphs", action="store_true",
+                      help="serve artifacts built from different graphs (with a warning) instead of refusing")
     repl.set_defaults(handler=cmd_repl)
     return parser
 
