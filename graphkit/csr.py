@@ -198,6 +198,8 @@ class IdMap:
                 return values.astype(np.int64, copy=False).reshape(-1)
             return np.array([parse_int_id(v) for v in np.asarray(values, dtype=object).reshape(-1).tolist()],
                             dtype=np.int64)
+        if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+            return values.reshape(-1)
         arr = np.asarray(values, dtype=object).reshape(-1)
         return np.array([str(v) for v in arr.tolist()], dtype=str) if arr.size else np.zeros(0, dtype=self.ids.dtype)
 
