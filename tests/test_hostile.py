@@ -335,3 +335,19 @@ def test_unexpected_exceptions_do_not_end_the_session(artifacts, monkeypatch):
     run_script(shell, stdio.BytesIO(b"similar 5\nadjacent 5\n"))
     assert "error: IndexError: index 7 is out of bounds" in out.getvalue().splitlines()
     assert "neighbours:" in out.getvalue()
+
+
+def test_community_size_beyond_the_index_allocates_nothing_huge(artifacts):
+    import tracemalloc
+
+    from graphkit.lsh.community import community
+
+    index = LSHIndex.load(artifacts / "lsh")
+    small = community(index, [0, 1], 30).members
+    tracemalloc.start()
+    try:
+        big = community(index, [0, 1], 10**11)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 << 20 and len(big.members) <= len(index) and big.members[:2] == small[:2]
