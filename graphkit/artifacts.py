@@ -2,7 +2,8 @@
 
 An artifact is a directory::
 
-    manifest.json      format name, format version (major, minor), graphkit version, parameters,
+    manifest.json      (``_manifest.json`` in Parquet directories, which Parquet readers skip)
+                       format name, format version (major, minor), graphkit version, parameters,
                        seed, the fingerprint of the input graph, and for every file its size and
                        CRC-32 (npy files also their dtype and shape)
     <name>.npy         numpy arrays (opened memory-mapped on load; no pickle, ever)
@@ -49,6 +50,9 @@ from graphkit._version import __version__
 from graphkit.errors import ArtifactError, OutputExistsError
 
 MANIFEST = "manifest.json"
+#: The manifest of a Parquet directory: the leading "_" makes Spark, pyarrow, pandas and DuckDB
+#: skip it, so the directory stays readable as a plain Parquet data set.
+PARQUET_MANIFEST = "_manifest.json"
 _CHUNK = 1 << 22
 #: Largest manifest read (a manifest lists one entry of ~100 bytes per file).
 MAX_MANIFEST_BYTES = 16 << 20
@@ -139,6 +143,7 @@ class ArtifactWriter:
     params: dict = field(default_factory=dict)
     graph: dict | None = None
     seed: int | None = None
+    manifest_name: str = MANIFEST
     _files: dict = field(default_factory=dict)
 
     def add_array(self, name: str, array: np.ndarray) -> Path:
@@ -183,8 +188,8 @@ class ArtifactWriter:
             "graph": _jsonable(self.graph),
             "files": files,
         }
-        validate_manifest(manifest, self.directory / MANIFEST)  # never write what we would refuse
-        with open(self.directory / MANIFEST, "w") as fh:
+        validate_manifest(manifest, self.directory / self.manifest_name)  # never write what we would refuse
+        with open(self.directory / self.manifest_name, "w") as fh:
             json.dump(manifest, fh, indent=2, sort_keys=True, allow_nan=False)
         return manifest
 
@@ -222,7 +227,8 @@ def seal_directory(
         The manifest written.
     """
     root = Path(directory)
-    writer = ArtifactWriter(root, format, version, dict(params or {}), graph=graph, seed=seed)
+    writer = ArtifactWriter(root, format, version, dict(params or {}), graph=graph, seed=seed,
+                            manifest_name=PARQUET_MANIFEST)
     for path in sorted(_data_files(root)):
         writer.add_file(path.relative_to(root).as_posix())
     return writer.finish(**extra)
@@ -245,7 +251,7 @@ def check_name(name, where) -> str:
     parts = name.split("/")
     if (
         name.startswith("/") or "\\" in name or "\x00" in name or ":" in parts[0]
-        or any(p in ("", ".", "..") for p in parts) or name == MANIFEST
+        or any(p in ("", ".", "..") for p in parts) or name in (MANIFEST, PARQUET_MANIFEST)
     ):
         _fail(where, f"file name {name!r} leaves the artifact directory or is not a plain relative path")
     return name
@@ -343,8 +349,16 @@ def _upgrade(manifest: dict) -> dict:
 
 
 # -- reading ------------------------------------------------------------------------------------
+def manifest_path(root: Path) -> Path | None:
+    """``manifest.json`` or, for a Parquet directory, ``_manifest.json`` (None: neither)."""
+    for name in (MANIFEST, PARQUET_MANIFEST):
+        if os.path.lexists(root / name):
+            return root / name
+    return None
+
+
 def _read_manifest(root: Path) -> dict:
-    path = root / MANIFEST
+    path = manifest_path(root) or root / MANIFEST
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -492,7 +506,7 @@ def open_artifact(
     root = Path(path)
     if not root.is_dir():
         raise ArtifactError(f"{root}: no such artifact directory")
-    where = root / MANIFEST
+    where = manifest_path(root) or root / MANIFEST
     manifest = validate_manifest(_upgrade(_read_manifest(root)), where)
     if manifest["format"] != format:
         raise ArtifactError(f"{root}: expected a {format} artifact, found {manifest['format']!r:.60}")

@@ -216,7 +216,10 @@ def test_embeddings_damage_nan_and_bare_parquet(tmp_path, artifacts, email):
     part.unlink()
     with pytest.raises(ArtifactError, match="part-00000.parquet: file listed in the manifest is missing"):
         load_embeddings(path)
-    (path / "manifest.json").unlink()
+    import pandas as pd
+
+    assert len(pd.read_parquet(artifacts / "emb")) == 1005  # the manifest does not hide the data set
+    (path / "_manifest.json").unlink()
     shutil.copy(artifacts / "emb" / "part-00000.parquet", part)
     with pytest.raises(ArtifactError, match=r"not a graphkit artifact \(no manifest.json\); pass unverified=True"):
         load_embeddings(path)

@@ -148,11 +148,11 @@ def open_embeddings(path: str | os.PathLike, verify: bool | str = True, unverifi
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from graphkit.artifacts import MANIFEST, Checks, open_artifact
+    from graphkit.artifacts import MANIFEST, Checks, manifest_path, open_artifact
 
     root = Path(path)
     graph, params = None, {}
-    if root.is_dir() and (root / MANIFEST).exists():
+    if root.is_dir() and manifest_path(root) is not None:
         art = open_artifact(root, FORMAT, VERSION[0], verify=verify)
         files = art.files_under("", ".parquet")
         graph, params = art.graph, art.params
