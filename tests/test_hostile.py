@@ -354,3 +354,14 @@ def test_community_size_beyond_the_index_allocates_nothing_huge(artifacts):
     finally:
         tracemalloc.stop()
     assert peak < 200 << 20 and len(big.members) <= len(index) and big.members[:2] == small[:2]
+
+
+def test_npy_header_that_breaks_numpys_tokenizer_is_an_artifact_error(tmp_path):
+    # found by tests/test_fuzz.py: numpy raised tokenize.TokenError, which escaped the loader
+    path = write(tmp_path / "a")
+    header = (path / "values.npy").read_bytes()[:102]
+    (path / "values.npy").write_bytes(header + b"\x00" * 25 + b"{")
+    data = (path / "values.npy").read_bytes()
+    edit_manifest(path, lambda m: m["files"]["values.npy"].update(size=len(data), crc32=zlib.crc32(data)))
+    with pytest.raises(ArtifactError, match=r"values.npy: unreadable npy header \(TokenError: "):
+        open_artifact(path, FORMAT, 1)
