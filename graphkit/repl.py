@@ -199,6 +199,9 @@ class QueryShell(cmd.Cmd):
         except MemoryError:
             self.say("error: out of memory answering this command")
             return False
+        except KeyboardInterrupt:  # Ctrl-C stops a long command, not the session
+            self.say("error: interrupted")
+            return False
         except Exception as exc:  # noqa: BLE001 - a line must never end the session
             self.say(f"error: {type(exc).__name__}: {_one_line(exc)}")
             return False

@@ -337,7 +337,14 @@ def test_unexpected_exceptions_do_not_end_the_session(artifacts, monkeypatch):
     monkeypatch.setattr(shell.index, "similar", broken)
     run_script(shell, stdio.BytesIO(b"similar 5\nadjacent 5\n"))
     assert "error: IndexError: index 7 is out of bounds" in out.getvalue().splitlines()
-    assert "neighbours:" in out.getvalue()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shell.index, "similar", interrupted)
+    run_script(shell, stdio.BytesIO(b"similar 5\nadjacent 5\n"))
+    assert "error: interrupted" in out.getvalue().splitlines()
+    assert out.getvalue().count("neighbours:") == 2
 
 
 def test_community_size_beyond_the_index_allocates_nothing_huge(artifacts):
