@@ -30,6 +30,7 @@ import shlex
 import sys
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,65 @@ class EmbeddingNeighbours:
         return [(self.ids[i].item(), float(scores[i])) for i in top]
 
 
+@dataclass
+class QueryArtifacts:
+    """Artifacts of one graph, opened together (see :func:`open_artifacts`)."""
+
+    index: object
+    ppr: object = None
+    embeddings: object = None
+    notes: list = field(default_factory=list)
+
+
+def open_artifacts(index, ppr_index=None, embeddings=None, *, allow_mixed_graphs: bool = False,
+                   verify: bool | str = True) -> QueryArtifacts:
+    """Open an LSH index and optionally a PPR index and embeddings, refusing a mix of graphs.
+
+    The Python side of ``graphkit repl``: every artifact is loaded and checked, then their
+    recorded graph fingerprints are compared (:func:`graphkit.artifacts.check_same_graph`).
+
+    Parameters
+    ----------
+    index : str or Path
+        LSH index directory.
+    ppr_index, embeddings : str or Path, optional
+    allow_mixed_graphs : bool, default False
+        Warn instead of raising when the artifacts were built from different graphs.
+    verify : {True, False, "full"}, default True
+
+    Returns
+    -------
+    QueryArtifacts
+        ``index`` (LSHIndex), ``ppr`` (PPRIndex or None), ``embeddings``
+        (:class:`graphkit.embed.Embeddings` or None) and ``notes`` (what could not be checked,
+        mismatches allowed).
+
+    Raises
+    ------
+    ArtifactError
+        A damaged artifact, or artifacts of different graphs without ``allow_mixed_graphs``.
+    """
+    from graphkit.artifacts import check_same_graph
+    from graphkit.lsh import LSHIndex
+
+    out = QueryArtifacts(LSHIndex.load(index, verify=verify))
+    graphs = {f"LSH index {index}": out.index.graph_fingerprint}
+    if ppr_index:
+        from graphkit.ppr import PPRIndex
+
+        out.ppr = PPRIndex.load(ppr_index, verify=verify)
+        graphs[f"PPR index {ppr_index}"] = out.ppr.graph_fingerprint
+    if embeddings:
+        from graphkit.embed import open_embeddings
+
+        out.embeddings = open_embeddings(embeddings, verify=verify)
+        graphs[f"embeddings {embeddings}"] = out.embeddings.graph_fingerprint
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # returned as notes; the REPL prints them
+        out.notes = check_same_graph(graphs, allow_mixed=allow_mixed_graphs)
+    return out
+
+
 class QueryShell(cmd.Cmd):
     """The REPL. Artifacts are loaded once at start; each command is timed.
 
@@ -155,28 +215,11 @@ class QueryShell(cmd.Cmd):
     def __init__(self, index_path, ppr_index=None, embeddings=None, stdin=None, stdout=None,
                  allow_mixed_graphs: bool = False):
         super().__init__(stdin=stdin, stdout=stdout)
-        from graphkit.artifacts import check_same_graph
-        from graphkit.lsh import LSHIndex
-
         started = time.perf_counter()
-        self.index = LSHIndex.load(index_path)
-        self.ppr = None
-        self.embeddings = None
-        graphs = {f"LSH index {index_path}": self.index.graph_fingerprint}
-        if ppr_index:
-            from graphkit.ppr import PPRIndex
-
-            self.ppr = PPRIndex.load(ppr_index)
-            graphs[f"PPR index {ppr_index}"] = self.ppr.graph_fingerprint
-        if embeddings:
-            from graphkit.embed import open_embeddings
-
-            loaded = open_embeddings(embeddings)
-            graphs[f"embeddings {embeddings}"] = loaded.graph_fingerprint
-            self.embeddings = EmbeddingNeighbours(loaded.ids, loaded.matrix)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the notes are printed below instead
-            self.notes = check_same_graph(graphs, allow_mixed=allow_mixed_graphs)
+        loaded = open_artifacts(index_path, ppr_index, embeddings, allow_mixed_graphs=allow_mixed_graphs)
+        self.index, self.ppr, self.notes = loaded.index, loaded.ppr, loaded.notes
+        self.embeddings = None if loaded.embeddings is None else EmbeddingNeighbours(
+            loaded.embeddings.ids, loaded.embeddings.matrix)
         self.paths = {"lsh index": index_path, "ppr index": ppr_index, "embeddings": embeddings}
         self.load_seconds = time.perf_counter() - started
 
