@@ -122,10 +122,10 @@ _OPEN_GRAPHS: dict = {}
 
 def fit_and_write(args, model, app_name: str):
     """The Spark commands' common path: refuse an existing output before any work, read the
-    graph, ``model.fit`` it, write ``model.transform()`` as Parquet atomically, and delete the
+    graph, ``model.fit`` it, write it with ``model.save`` (Parquet and manifest, atomically), and delete the
     model's intermediate files whatever happens. Returns ``(graph, seconds)``."""
     from graphkit.artifacts import check_output_path
-    from graphkit.sparkio import check_output, write_parquet
+    from graphkit.sparkio import check_output
 
     if "://" not in args.output:
         check_output_path(args.output, args.overwrite)
@@ -135,7 +135,7 @@ def fit_and_write(args, model, app_name: str):
     try:
         model.fit(graph, progress=progress)
         progress(f"writing {args.output}")
-        write_parquet(model.transform(), args.output, overwrite=args.overwrite)
+        model.save(args.output, overwrite=args.overwrite)  # Parquet + manifest, atomically
     finally:
         model.close()
     return graph, time.perf_counter() - started
@@ -281,7 +281,8 @@ def cmd_doctor(args) -> int:
 def cmd_repl(args) -> int:
     from graphkit import repl
 
-    return repl.run(args.index, ppr_index=args.ppr_index, embeddings=args.embeddings)
+    return repl.run(args.index, ppr_index=args.ppr_index, embeddings=args.embeddings,
+                    allow_mixed_graphs=args.allow_mixed_graphs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     repl.add_argument("index", help="LSH index directory (from `graphkit signatures`)")
     repl.add_argument("--ppr-index", help="PPR fingerprint index (from `graphkit ppr-index`)")
     repl.add_argument("--embeddings", help="embeddings directory (from `graphkit embed`)")
+    repl.add_argument("--allow-mixed-graphs", action="store_true",
+                      help="serve artifacts built from different graphs (with a warning) instead of refusing")
     repl.set_defaults(handler=cmd_repl)
 
     doctor = sub.add_parser("doctor", help="which Python and graphkit the driver and the executors run (Spark)")

@@ -103,6 +103,7 @@ class Graph:
         self.edges = edges
         self.directed = directed
         self.weighted = weighted
+        self._fingerprint = None
 
     @property
     def spark(self):
@@ -315,6 +316,24 @@ class Graph:
         rev = self.edges.filter(F.col(SRC) != F.col(DST)).select(
             F.col(DST).alias(SRC), F.col(SRC).alias(DST), WEIGHT)
         return self.edges.unionByName(rev)
+
+    def fingerprint(self) -> dict:
+        """Order-independent identity of this graph, recorded in every artifact built from it
+        (two Spark aggregations; cached).
+
+        Returns
+        -------
+        dict
+            ``fingerprint`` (a string), ``num_vertices``, ``num_edges``, ``directed``,
+            ``weighted``; equal to :func:`graphkit.fingerprint.csr_fingerprint` of
+            :meth:`to_csr` (see :mod:`graphkit.fingerprint` for the definition).
+        """
+        if self._fingerprint is None:
+            from graphkit.fingerprint import spark_fingerprint
+
+            self._fingerprint = spark_fingerprint(self.vertices, self.edges, directed=self.directed,
+                                                  weighted=self.weighted)
+        return dict(self._fingerprint)
 
     # -- GraphFrames --------------------------------------------------------------------------
     @property

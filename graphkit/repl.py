@@ -10,7 +10,14 @@ Commands (``help`` lists them; ids are the user's ids)::
     info                         what is loaded
     quit
 
-Every answer ends with its latency. Bad commands and unknown ids print a message and the shell
+One grammar for all (:func:`parse_line`): words split like a shell, ``name=value`` words are
+options (``k=`` for similar / neighbors / ppr, ``size=`` for community; any other is an error),
+the rest positional. K is at most :data:`MAX_K` and a community at most :data:`MAX_COMMUNITY`
+members, checked before anything is allocated; ids go through the one parser
+(:func:`graphkit.csr.parse_int_id` for integer ids).
+
+Every answer ends with its latency. Any failure of a line (bad command, unknown id, even an
+unexpected exception or running out of memory) prints one ``error: ...`` line and the shell
 goes on. When standard input is not a terminal, commands are read from it (one per line), so
 sessions can be scripted: ``printf 'similar 5\\n' | graphkit repl INDEX``.
 """
@@ -22,6 +29,8 @@ import os
 import shlex
 import sys
 import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,27 +40,74 @@ from graphkit.errors import GraphkitError
 HISTORY = Path(os.environ.get("GRAPHKIT_HISTORY", Path.home() / ".graphkit_history"))
 
 
+#: Largest K a query may ask for (answers are printed; more is never useful at a prompt).
+MAX_K = 10_000
+#: Largest community size (grown member by member: the cost is quadratic in it).
+MAX_COMMUNITY = 10_000
+#: Most vertex ids on one line.
+MAX_IDS = 1_000
+#: Longest line read.
+MAX_LINE = 10_000
+
+
 class UsageError(Exception):
     """A command typed wrongly (shown to the user, never a crash)."""
 
 
-def _split(line: str) -> tuple[list[str], dict[str, str]]:
+def parse_line(line: str, options: tuple[str, ...] = (), max_positional: int | None = None,
+               usage: str = "") -> tuple[list[str], dict[str, str]]:
+    """The one argument grammar of every command: words split like a shell (quotes keep
+    blanks inside an id), ``name=value`` words are options, the others positional.
+
+    Parameters
+    ----------
+    line : str
+        The arguments after the command word.
+    options : tuple of str
+        Option names the command takes; any other option is an error.
+    max_positional : int, optional
+        Most positional words.
+    usage : str
+        Shown with every error.
+
+    Raises
+    ------
+    UsageError
+        Unbalanced quotes, an unknown, repeated or empty option, too many words.
+    """
+    hint = f"; usage: {usage}" if usage else ""
     try:
         words = shlex.split(line)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    positional = [w for w in words if "=" not in w]
-    options = dict(w.split("=", 1) for w in words if "=" in w)
-    return positional, options
+        raise UsageError(f"{exc}{hint}") from None
+    positional, given = [], {}
+    for word in words:
+        name, eq, value = word.partition("=")
+        if not eq:
+            positional.append(word)
+            continue
+        if name not in options:
+            raise UsageError(f"unknown option {name!r}{hint}")
+        if name in given:
+            raise UsageError(f"option {name!r} given twice{hint}")
+        if not value:
+            raise UsageError(f"option {name!r} needs a value{hint}")
+        given[name] = value
+    if max_positional is not None and len(positional) > max_positional:
+        raise UsageError(f"too many arguments{hint}")
+    return positional, given
 
 
-def _positive_int(text: str, name: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"{name} must be a positive integer, got {text!r}") from None
+def bounded_int(text: str, name: str, maximum: int) -> int:
+    """A positive integer of at most ``maximum``, parsed strictly (ASCII digits only)."""
+    body = text.strip()
+    if not (body.isascii() and body.isdigit()) or len(body) > 18:
+        raise UsageError(f"{name} must be a positive integer, got {text[:40]!r}")
+    value = int(body)
     if value < 1:
         raise UsageError(f"{name} must be a positive integer, got {value}")
+    if value > maximum:
+        raise UsageError(f"{name} must be at most {maximum:,}, got {value:,}")
     return value
 
 
@@ -76,28 +132,94 @@ class EmbeddingNeighbours:
         return [(self.ids[i].item(), float(scores[i])) for i in top]
 
 
+@dataclass
+class QueryArtifacts:
+    """Artifacts of one graph, opened together (see :func:`open_artifacts`)."""
+
+    index: object
+    ppr: object = None
+    embeddings: object = None
+    notes: list = field(default_factory=list)
+
+
+def open_artifacts(index, ppr_index=None, embeddings=None, *, allow_mixed_graphs: bool = False,
+                   verify: bool | str = True) -> QueryArtifacts:
+    """Open an LSH index and optionally a PPR index and embeddings, refusing a mix of graphs.
+
+    The Python side of ``graphkit repl``: every artifact is loaded and checked, then their
+    recorded graph fingerprints are compared (:func:`graphkit.artifacts.check_same_graph`).
+
+    Parameters
+    ----------
+    index : str or Path
+        LSH index directory.
+    ppr_index, embeddings : str or Path, optional
+    allow_mixed_graphs : bool, default False
+        Warn instead of raising when the artifacts were built from different graphs.
+    verify : {True, False, "full"}, default True
+
+    Returns
+    -------
+    QueryArtifacts
+        ``index`` (LSHIndex), ``ppr`` (PPRIndex or None), ``embeddings``
+        (:class:`graphkit.embed.Embeddings` or None) and ``notes`` (what could not be checked,
+        mismatches allowed).
+
+    Raises
+    ------
+    ArtifactError
+        A damaged artifact, or artifacts of different graphs without ``allow_mixed_graphs``.
+    """
+    from graphkit.artifacts import check_same_graph
+    from graphkit.lsh import LSHIndex
+
+    out = QueryArtifacts(LSHIndex.load(index, verify=verify))
+    graphs = {f"LSH index {index}": out.index.graph_fingerprint}
+    if ppr_index:
+        from graphkit.ppr import PPRIndex
+
+        out.ppr = PPRIndex.load(ppr_index, verify=verify)
+        graphs[f"PPR index {ppr_index}"] = out.ppr.graph_fingerprint
+    if embeddings:
+        from graphkit.embed import open_embeddings
+
+        out.embeddings = open_embeddings(embeddings, verify=verify)
+        graphs[f"embeddings {embeddings}"] = out.embeddings.graph_fingerprint
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # returned as notes; the REPL prints them
+        out.notes = check_same_graph(graphs, allow_mixed=allow_mixed_graphs)
+    return out
+
+
 class QueryShell(cmd.Cmd):
-    """The REPL. Artifacts are loaded once at start; each command is timed."""
+    """The REPL. Artifacts are loaded once at start; each command is timed.
+
+    Parameters
+    ----------
+    index_path : str or Path
+        LSH index directory.
+    ppr_index, embeddings : str or Path, optional
+    allow_mixed_graphs : bool, default False
+        Serve artifacts whose recorded graph fingerprints differ (with a warning) instead of
+        refusing to start.
+
+    Raises
+    ------
+    ArtifactError
+        An artifact fails its checks, or the artifacts were built from different graphs.
+    """
 
     intro = "graphkit query shell: 'help' lists commands, 'quit' leaves."
     prompt = "graphkit> "
 
-    def __init__(self, index_path, ppr_index=None, embeddings=None, stdin=None, stdout=None):
+    def __init__(self, index_path, ppr_index=None, embeddings=None, stdin=None, stdout=None,
+                 allow_mixed_graphs: bool = False):
         super().__init__(stdin=stdin, stdout=stdout)
-        from graphkit.lsh import LSHIndex
-
         started = time.perf_counter()
-        self.index = LSHIndex.load(index_path)
-        self.ppr = None
-        self.embeddings = None
-        if ppr_index:
-            from graphkit.ppr import PPRIndex
-
-            self.ppr = PPRIndex.load(ppr_index)
-        if embeddings:
-            from graphkit.embed import load_embeddings
-
-            self.embeddings = EmbeddingNeighbours(*load_embeddings(embeddings))
+        loaded = open_artifacts(index_path, ppr_index, embeddings, allow_mixed_graphs=allow_mixed_graphs)
+        self.index, self.ppr, self.notes = loaded.index, loaded.ppr, loaded.notes
+        self.embeddings = None if loaded.embeddings is None else EmbeddingNeighbours(
+            loaded.embeddings.ids, loaded.embeddings.matrix)
         self.paths = {"lsh index": index_path, "ppr index": ppr_index, "embeddings": embeddings}
         self.load_seconds = time.perf_counter() - started
 
@@ -106,12 +228,25 @@ class QueryShell(cmd.Cmd):
         self.stdout.write(text + "\n")
 
     def onecmd(self, line: str) -> bool:
+        """Run one line; any failure becomes one ``error: ...`` line and the session goes on."""
         started = time.perf_counter()
         try:
+            if len(line) > MAX_LINE:
+                raise UsageError(f"line of {len(line):,} characters (at most {MAX_LINE:,})")
+            if any("\udc80" <= ch <= "\udcff" for ch in line):
+                raise UsageError("the line is not valid UTF-8")
             stop = super().onecmd(line)
         except (UsageError, GraphkitError, ValueError, KeyError) as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            self.say(f"error: {message}")
+            self.say(f"error: {_one_line(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)}")
+            return False
+        except MemoryError:
+            self.say("error: out of memory answering this command")
+            return False
+        except KeyboardInterrupt:  # Ctrl-C stops a long command, not the session
+            self.say("error: interrupted")
+            return False
+        except Exception as exc:  # noqa: BLE001 - a line must never end the session
+            self.say(f"error: {type(exc).__name__}: {_one_line(exc)}")
             return False
         command = line.strip().split(" ", 1)[0] if line.strip() else ""
         if command and command in self.completenames("") and command not in ("help", "quit", "exit", "EOF"):
@@ -119,7 +254,7 @@ class QueryShell(cmd.Cmd):
         return bool(stop)
 
     def default(self, line: str) -> None:
-        raise UsageError(f"unknown command {line.split()[0]!r}; 'help' lists the commands")
+        raise UsageError(f"unknown command {line.split()[0][:40]!r}; 'help' lists the commands")
 
     def emptyline(self) -> None:
         return None
@@ -127,10 +262,22 @@ class QueryShell(cmd.Cmd):
     def completedefault(self, text, line, begidx, endidx):
         return []
 
-    def _ids(self, words: list[str], minimum: int = 1) -> list[str]:
-        if len(words) < minimum:
+    @staticmethod
+    def _ids(words: list[str]) -> list[str]:
+        if not words:
             raise UsageError("give at least one vertex id")
+        if len(words) > MAX_IDS:
+            raise UsageError(f"at most {MAX_IDS:,} vertex ids per command, got {len(words):,}")
         return words
+
+    @staticmethod
+    def _k(words: list[str], options: dict, usage: str) -> int:
+        """K from ``k=K`` or a second positional word (not both)."""
+        if len(words) == 2 and "k" in options:
+            raise UsageError(f"K given twice; usage: {usage}")
+        if "k" in options:
+            return bounded_int(options["k"], "K", MAX_K)
+        return bounded_int(words[1], "K", MAX_K) if len(words) == 2 else 10
 
     def _print_scored(self, pairs: list[tuple], label: str) -> None:
         if not pairs:
@@ -140,23 +287,19 @@ class QueryShell(cmd.Cmd):
 
     # -- commands ---------------------------------------------------------------------------
     def do_similar(self, arg: str) -> None:
-        """similar ID [K]: the K (default 10) vertices with the most similar neighbourhoods."""
-        words, _ = _split(arg)
+        """similar ID [K] | similar ID k=K: the K (default 10) vertices with the most similar neighbourhoods."""
+        usage = "similar ID [K]"
+        words, options = parse_line(arg, ("k",), 2, usage)
         ids = self._ids(words)
-        if len(ids) > 2:
-            raise UsageError("usage: similar ID [K]")
-        k = _positive_int(ids[1], "K") if len(ids) == 2 else 10
-        self._print_scored(self.index.similar(ids[0], k), "jaccard~")
+        self._print_scored(self.index.similar(ids[0], self._k(ids, options, usage)), "jaccard~")
 
     def do_community(self, arg: str) -> None:
         """community ID [ID ...] [size=N]: grow a community of N (default 20) from the seeds."""
         from graphkit.lsh.community import community
 
-        words, options = _split(arg)
-        unknown = set(options) - {"size"}
-        if unknown:
-            raise UsageError(f"unknown option {sorted(unknown)[0]!r}; usage: community ID [ID ...] [size=N]")
-        size = _positive_int(options.get("size", "20"), "size")
+        words, options = parse_line(arg, ("size",), MAX_IDS, "community ID [ID ...] [size=N]")
+        limit = max(1, min(MAX_COMMUNITY, len(self.index)))
+        size = bounded_int(options.get("size", "20"), "size", limit)
         result = community(self.index, self._ids(words), size)
         self.say(f"  {len(result.members)} members: {' '.join(map(str, result.members))}")
         for i, part in enumerate(result.subcommunities, 1):
@@ -164,10 +307,10 @@ class QueryShell(cmd.Cmd):
 
     def do_ppr(self, arg: str) -> None:
         """ppr ID [ID ...] [k=K]: personalized PageRank top-K (default 10) per source."""
+        words, options = parse_line(arg, ("k",), MAX_IDS, "ppr ID [ID ...] [k=K]")
         if self.ppr is None:
             raise UsageError("no PPR index loaded (start with --ppr-index PATH)")
-        words, options = _split(arg)
-        k = _positive_int(options.get("k", "10"), "k")
+        k = bounded_int(options.get("k", "10"), "K", MAX_K)
         ids = self._ids(words)
         answers = self.ppr.query(ids, k)
         for source, pairs in zip(ids, answers):
@@ -175,23 +318,24 @@ class QueryShell(cmd.Cmd):
             self._print_scored(pairs, "ppr")
 
     def do_neighbors(self, arg: str) -> None:
-        """neighbors ID [K]: the K (default 10) nearest vertices in embedding space (cosine)."""
+        """neighbors ID [K] | neighbors ID k=K: the K (default 10) nearest vertices in embedding space (cosine)."""
+        usage = "neighbors ID [K]"
+        words, options = parse_line(arg, ("k",), 2, usage)
         if self.embeddings is None:
             raise UsageError("no embeddings loaded (start with --embeddings PATH)")
-        words, _ = _split(arg)
         ids = self._ids(words)
-        k = _positive_int(ids[1], "K") if len(ids) > 1 else 10
-        self._print_scored(self.embeddings.query(ids[0], k), "cosine")
+        self._print_scored(self.embeddings.query(ids[0], self._k(ids, options, usage)), "cosine")
 
     def do_adjacent(self, arg: str) -> None:
         """adjacent ID: the graph neighbours whose set the vertex's signature summarises."""
-        words, _ = _split(arg)
+        words, _ = parse_line(arg, (), 1, "adjacent ID")
         neighbours = self.index.neighbors(self._ids(words)[0])
         self.say(f"  {len(neighbours)} neighbours: {' '.join(map(str, neighbours[:50]))}"
                  + (" ..." if len(neighbours) > 50 else ""))
 
     def do_info(self, arg: str) -> None:
         """info: what is loaded, and how long loading took."""
+        parse_line(arg, (), 0, "info")
         self.say(f"  lsh index   {self.paths['lsh index']}: {len(self.index):,} vertices, "
                  f"{self.index.num_perm} permutations in {self.index.bands} bands x {self.index.rows} rows")
         if self.ppr is not None:
@@ -199,6 +343,12 @@ class QueryShell(cmd.Cmd):
         if self.embeddings is not None:
             n, d = self.embeddings.matrix.shape
             self.say(f"  embeddings  {self.paths['embeddings']}: {n:,} x {d}")
+        graph = self.index.graph_fingerprint
+        if graph:
+            self.say(f"  graph       {graph['fingerprint']} ({graph.get('num_vertices', '?'):,} vertices, "
+                     f"{graph.get('num_edges', '?'):,} edges)")
+        for note in self.notes:
+            self.say(f"  {note}")
         self.say(f"  loaded in {self.load_seconds * 1000:.0f} ms")
 
     def do_quit(self, arg: str) -> bool:
@@ -212,10 +362,25 @@ class QueryShell(cmd.Cmd):
         return True
 
 
-def run(index, ppr_index=None, embeddings=None) -> int:
-    """Start the shell on the terminal, or run the commands piped to standard input."""
-    shell = QueryShell(index, ppr_index, embeddings)
+def _one_line(exc) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def run(index, ppr_index=None, embeddings=None, allow_mixed_graphs: bool = False) -> int:
+    """Start the shell on the terminal, or run the commands piped to standard input.
+
+    Lines that are not valid UTF-8 are answered with an error, like any bad command.
+    """
+    shell = QueryShell(index, ppr_index, embeddings, allow_mixed_graphs=allow_mixed_graphs)
+    for note in shell.notes:
+        print(f"graphkit: {note}", file=sys.stderr)
     if sys.stdin.isatty():
+        try:
+            # Undecodable bytes arrive as lone surrogates, which onecmd reports as an error.
+            sys.stdin.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError):
+            pass
         try:
             import readline
 
@@ -235,12 +400,17 @@ def run(index, ppr_index=None, embeddings=None) -> int:
                 except OSError:
                     pass
         return 0
+    return run_script(shell, sys.stdin.buffer)
+
+
+def run_script(shell: QueryShell, stream) -> int:
+    """Run the commands of a binary stream, one per line (blank and ``#`` lines skipped)."""
     shell.use_rawinput = False
-    for line in sys.stdin:
-        line = line.strip()
+    for raw in stream:
+        line = raw.decode("utf-8", "surrogateescape").strip()
         if not line or line.startswith("#"):
             continue
-        shell.say(f"{shell.prompt}{line}")
+        shell.say(f"{shell.prompt}{line.encode('utf-8', 'backslashreplace').decode('utf-8')[:200]}")
         if shell.onecmd(line):
             break
     return 0

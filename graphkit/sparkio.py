@@ -26,14 +26,39 @@ def check_output(spark, path: str, overwrite: bool) -> None:
         raise OutputExistsError(f"output {path} already exists (pass --overwrite to replace it)")
 
 
-def write_parquet(frame, path: str, overwrite: bool = False) -> str:
-    """Write ``frame`` as Parquet at ``path`` atomically (temporary path, then rename)."""
+def local_path(path: str) -> str | None:
+    """The driver-local file system path of ``path`` (plain or ``file:``), else None."""
+    if path.startswith("file:"):
+        return "/" + path.removeprefix("file:").lstrip("/")
+    return None if "://" in path else path
+
+
+def write_parquet(frame, path: str, overwrite: bool = False, artifact: dict | None = None) -> str:
+    """Write ``frame`` as Parquet at ``path`` atomically (temporary path, then rename).
+
+    Parameters
+    ----------
+    frame : DataFrame
+    path : str
+    overwrite : bool, default False
+    artifact : dict, optional
+        Keyword arguments of :func:`graphkit.artifacts.seal_directory` (``format``,
+        ``version``, ``params``, ``graph``, ``seed``): after Spark has written the parts, the
+        driver lists and checksums them and writes the manifest into the temporary directory,
+        so the output appears complete with its manifest or not at all. This reads the output
+        once on the driver (about 1 s per GB) and needs ``path`` on the driver's file system
+        (plain or ``file:``); elsewhere (HDFS, S3) no manifest is written.
+    """
+    from graphkit.artifacts import seal_directory
+
     spark = frame.sparkSession
     check_output(spark, path, overwrite)
     parent, _, name = path.rstrip("/").rpartition("/")
     tmp = f"{parent or '.'}/.{name}.tmp-{uuid.uuid4().hex[:12]}"
     try:
         frame.write.mode("overwrite").parquet(tmp)
+        if artifact is not None and local_path(tmp) is not None:
+            seal_directory(local_path(tmp), **artifact)
         if _jvm.path_exists(spark, path):
             _jvm.delete_path(spark, path)
         _jvm.rename_path(spark, tmp, path)

@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property-based tests: few examples in the suite (seconds per test), many in bench/fuzz.py.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=False, print_blob=True)
+settings.register_profile("long", max_examples=int(os.environ.get("GRAPHKIT_FUZZ_EXAMPLES", "5000")), deadline=None,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("GRAPHKIT_DATASETS", ROOT.parent / "shared" / "datasets"))

@@ -89,3 +89,26 @@ def test_newer_major_version_refused_minor_accepted(tmp_path):
 def test_object_arrays_are_refused(tmp_path):
     with pytest.raises(TypeError, match="object"):
         write(tmp_path / "o", array=np.array([{"a": 1}], dtype=object))
+
+
+def test_format_1_0_manifests_with_directory_entries_still_load(tmp_path):
+    """Before graph fingerprints, a Parquet folder was one 'dir' entry listing its files."""
+    with atomic_directory(tmp_path / "old") as tmp:
+        w = ArtifactWriter(tmp, FORMAT, (1, 0))
+        w.add_array("values", np.arange(4))
+        (tmp / "pairs").mkdir()
+        (tmp / "pairs" / "part-0.parquet").write_bytes(b"PAR1")
+        w.add_file("pairs")
+        w.finish()
+    manifest = json.loads((tmp_path / "old" / "manifest.json").read_text())
+    part = manifest["files"].pop("pairs/part-0.parquet")
+    manifest["files"]["pairs"] = {"kind": "dir", "entries": {"pairs/part-0.parquet": {"size": 4, "crc32": part["crc32"]}}}
+    for key in ("graph", "seed"):
+        del manifest[key]
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps(manifest))
+    art = open_artifact(tmp_path / "old", FORMAT, 1)
+    assert art.graph is None and art.files_under("pairs") == [tmp_path / "old" / "pairs" / "part-0.parquet"]
+    manifest["files"]["pairs"]["entries"] = {"../x": {"size": 4, "crc32": 0}}
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"file name '../x' leaves the artifact directory"):
+        open_artifact(tmp_path / "old", FORMAT, 1)

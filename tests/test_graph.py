@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse.csgraph as csgraph
 
 from graphkit import io
+from graphkit.csr import CSRGraph
 from graphkit.errors import EmptyGraphError, InputFormatError
 from graphkit.graph import Graph
 from tests.conftest import dataset, require_graphframes
@@ -100,3 +101,20 @@ def test_graphframes_algorithm_on_real_graph(email):
     ours = email.connected_components(method="graphkit").toPandas().sort_values("id")["component"].to_numpy()
     theirs = email.connected_components(method="graphframes").toPandas().sort_values("id")["component"].to_numpy()
     assert np.array_equal(ours, theirs)
+
+
+def test_fingerprint_in_spark_equals_numpy_and_tells_graphs_apart(spark, email, tmp_path):
+    from graphkit.fingerprint import csr_fingerprint
+
+    path = dataset("email_eu_core", "email-Eu-core.txt")
+    fp = email.fingerprint()
+    assert fp == csr_fingerprint(email.to_csr()) == csr_fingerprint(io.load_csr(path))
+    assert fp["num_vertices"] == 1005 and fp["num_edges"] == 25571 and fp["directed"] is True
+    undirected = Graph.read(path, spark=spark, directed=False).fingerprint()
+    assert undirected == csr_fingerprint(io.load_csr(path, directed=False)) and undirected != fp
+    # string ids (UTF-8, longer than a 32-byte stripe) and weights, through from_csr
+    names = np.array(["ünïcode-vertex-name-longer-than-32-bytes", "b", "日本"])
+    csr = CSRGraph.from_edges([0, 1, 2], [1, 2, 0], 3, weights=[0.5, 2.0, 1.0], ids=names, directed=False)
+    assert Graph.from_csr(spark, csr).fingerprint() == csr_fingerprint(csr)
+    moved = CSRGraph.from_edges([0, 1, 2], [1, 2, 0], 3, weights=[0.5, 2.0, 1.5], ids=names, directed=False)
+    assert csr_fingerprint(moved) != csr_fingerprint(csr)  # one weight changed

@@ -303,6 +303,20 @@ class RecursivePartitionEmbedding:
         id_type = "long" if self.ids_.dtype.kind in "iu" else "string"
         return spark.createDataFrame(frame, f"id {id_type}, embedding array<float>")
 
+    def save(self, path: str, overwrite: bool = False) -> str:
+        """Write :meth:`transform` as a ``graphkit.embeddings`` artifact: Parquet parts plus a
+        manifest (parameters, seed, the graph's fingerprint, every part's size and CRC-32),
+        atomically. Read it back with :func:`graphkit.embed.load_embeddings`.
+        """
+        from graphkit.embed.local import FORMAT, VERSION
+        from graphkit.sparkio import write_parquet
+
+        params = {"dim": self.dim, "max_part_size": self.max_part_size, "method": self.method,
+                  "engine": self.engine_, "refinement": self.refinement_, "num_parts": self.num_parts_}
+        return write_parquet(self.transform(), path, overwrite=overwrite, artifact={
+            "format": FORMAT, "version": VERSION, "params": params, "seed": self.seed,
+            "graph": self.graph_.fingerprint()})
+
     def close(self) -> None:
         """Delete the distributed engine's intermediate files (after :meth:`transform`'s output is
         written). A no-op for the local engine."""

@@ -100,7 +100,10 @@ def community(
     size = int(size)
     # Deduplicate on dense indices, so "7" and 7 count once.
     seed_dense = np.asarray(list(dict.fromkeys(index._dense(seeds).tolist())), dtype=np.int64)
-    growth = _Growth(index, seed_dense, capacity=max(size, seed_dense.shape[0]), expand=expand)
+    # A community never outgrows the index: bound the member buffer by it, so a huge ``size``
+    # cannot allocate (size x pool) agreements up front (1e8 asked for ~95 GiB).
+    capacity = max(min(size, len(index)), seed_dense.shape[0])
+    growth = _Growth(index, seed_dense, capacity=capacity, expand=expand)
     growth.run(size)
     members = growth.members_dense()
     weights = growth.member_similarity()

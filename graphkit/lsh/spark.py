@@ -954,11 +954,12 @@ def export_index(
     t = time.perf_counter()
     params = {"input_directed": bool(graph.directed), **(extra_params or {})}
     index = estimator.to_index(extra_params=params)
+    index.graph_fingerprint = graph.fingerprint()  # ties the index (and its pairs) to the graph
     timings["index"] = time.perf_counter() - t
     say(f"writing {output}")
     t = time.perf_counter()
     with atomic_directory(output, overwrite=overwrite) as tmp:
-        writer = ArtifactWriter(tmp, FORMAT, VERSION, index.params)
+        writer = ArtifactWriter(tmp, FORMAT, VERSION, index.params, graph=index.graph_fingerprint, seed=index.seed)
         fields = index.write_arrays(writer)
         if pairs_table is not None:
             (tmp / "pairs").mkdir()

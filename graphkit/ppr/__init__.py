@@ -30,8 +30,11 @@ from graphkit.ppr._kernels import (
 )
 from graphkit.ppr.evaluation import evaluate, l1_error, precision_at_k, rag_at_k, stratified_sources
 from graphkit.ppr.index import PPRIndex, graph_fingerprint
+from graphkit.ppr.topk import TopK, load_topk
 
 __all__ = [
+    "TopK",
+    "load_topk",
     "DEFAULT_ALPHA",
     "AliasTable",
     "Fingerprints",

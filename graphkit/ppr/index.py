@@ -17,9 +17,10 @@ import numpy as np
 
 from graphkit import _progress
 from graphkit._progress import Progress
-from graphkit.artifacts import ArtifactWriter, atomic_directory, open_artifact
+from graphkit.artifacts import ArtifactWriter, Checks, atomic_directory, open_artifact
 from graphkit.csr import CSRGraph, IdMap
 from graphkit.errors import ArtifactError
+from graphkit.fingerprint import csr_fingerprint
 from graphkit.ppr._kernels import (
     DEFAULT_ALPHA,
     DEFAULT_EPSILON,
@@ -40,7 +41,7 @@ from graphkit.ppr._kernels import (
 __all__ = ["FORMAT", "VERSION", "PPRIndex", "graph_fingerprint"]
 
 FORMAT = "graphkit.ppr-index"
-VERSION = (1, 0)
+VERSION = (1, 1)  # 1.1: manifest records the input graph's fingerprint
 
 
 def _crc(array: np.ndarray, dtype) -> int:
@@ -103,7 +104,11 @@ class PPRIndex:
         The graph (memory-mapped after :meth:`load`).
     fingerprints_ : Fingerprints
     input_fingerprint_ : dict
-        :func:`graph_fingerprint` of the graph the index was built for.
+        :func:`graph_fingerprint` of the graph the index was built for (CRC-32s of its arrays).
+    graph_fingerprint : dict or None
+        The order-independent fingerprint of the input graph (:mod:`graphkit.fingerprint`,
+        equal to :meth:`graphkit.Graph.fingerprint`) that every artifact records; None for an
+        index saved by format 1.0.
 
     Examples
     --------
@@ -182,6 +187,7 @@ class PPRIndex:
         )
         self.csr_ = csr
         self.input_fingerprint_ = graph_fingerprint(csr)
+        self.graph_fingerprint = csr_fingerprint(csr)
         self._reset_caches()
         return self
 
@@ -225,6 +231,7 @@ class PPRIndex:
         )
         index.csr_ = csr
         index.input_fingerprint_ = graph_fingerprint(csr)
+        index.graph_fingerprint = csr_fingerprint(csr)
         index._reset_caches()
         return index
 
@@ -259,7 +266,8 @@ class PPRIndex:
         fp = self.fingerprints_
         params = {**self.get_params(), "directed": bool(self.csr_.directed)}
         with atomic_directory(path, overwrite=overwrite) as tmp:
-            writer = ArtifactWriter(tmp, FORMAT, VERSION, params=params)
+            writer = ArtifactWriter(tmp, FORMAT, VERSION, params=params, graph=self.graph_fingerprint,
+                                    seed=self.seed)
             self.csr_.write_arrays(writer)
             writer.add_array("fp_indptr", fp.indptr)
             writer.add_array("fp_indices", fp.indices)
@@ -269,15 +277,21 @@ class PPRIndex:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, verify: bool = True) -> "PPRIndex":
-        """Open a saved index, memory-mapped (no Spark).
+    def load(cls, path: str | os.PathLike, verify: bool | str = True) -> "PPRIndex":
+        """Open a saved index, memory-mapped (no Spark), and check it.
+
+        Checked on every load, besides the manifest, names, sizes and headers: parameters, the
+        CSR (see :meth:`CSRGraph.read_arrays`), fingerprint arrays (dtypes, ``indptr``
+        non-decreasing from 0 to the number of entries, target indices in range, values and
+        masses finite and non-negative) and the recorded counts.
 
         Parameters
         ----------
         path : str or Path
-        verify : bool, default True
-            Check every file's CRC-32 (sizes are always checked). Costs a read of the files
-            (~1 s per GB); pass False for instant opening of a trusted index.
+        verify : {True, False, "full"}, default True
+            ``True`` also checks every file's CRC-32 (a read of the files, ~1 s per GB);
+            ``False`` skips that; ``"full"`` also recomputes the stored graph's fingerprint
+            and compares it with the manifest's, and requires sorted CSR rows.
 
         Raises
         ------
@@ -288,31 +302,43 @@ class PPRIndex:
         art = open_artifact(path, FORMAT, VERSION[0], verify=verify)
         try:
             params = dict(art.params)
-            directed = bool(params.pop("directed"))
+            directed = params.pop("directed")
+            if not isinstance(directed, bool):
+                raise TypeError(f"directed is {directed!r}")
             index = cls(**{k: params[k] for k in ("walks", "alpha", "seed", "threshold", "steps", "epsilon")})
             index._validate_params()
-            input_fp = dict(art.manifest["input_fingerprint"])
+            input_fp = art.manifest["input_fingerprint"]
+            if not isinstance(input_fp, dict):
+                raise TypeError("input_fingerprint is not an object")
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{art.path}: invalid index parameters ({exc})") from None
         csr = CSRGraph.read_arrays(art, directed)
         fp = Fingerprints(
-            art.array("fp_indptr"), art.array("fp_indices"), art.array("fp_values"), art.array("fp_mass")
+            *(art.array(name) for name in ("fp_indptr", "fp_indices", "fp_values", "fp_mass"))
         )
         n = csr.num_vertices
-        if (
-            fp.indptr.shape != (n + 1,)
-            or fp.mass.shape != (n,)
-            or fp.indices.shape != fp.values.shape
-            or int(fp.indptr[-1]) != fp.indices.shape[0]
-            or fp.indices.dtype != np.int32
-            or fp.values.dtype != np.float32
-        ):
-            raise ArtifactError(f"{art.path}: inconsistent fingerprint arrays")
-        if input_fp.get("num_vertices") != n or input_fp.get("num_edges") != csr.num_edges:
-            raise ArtifactError(f"{art.path}: graph arrays do not match the recorded input fingerprint")
+        check = Checks(art.path, "fingerprint arrays")
+        shapes = check.require(
+            fp.indptr.shape == (n + 1,) and fp.mass.shape == (n,) and fp.indices.shape == fp.values.shape
+            and fp.indptr.dtype.kind == "i" and fp.indices.dtype == np.int32
+            and fp.values.dtype == np.float32 and fp.mass.dtype.kind == "f",
+            "shapes or dtypes do not match the graph",
+        )
+        if shapes:
+            check.monotone("fingerprint indptr", fp.indptr, 0, fp.indices.shape[0])
+            check.in_range("fingerprint targets", fp.indices, 0, n)
+            check.finite("fingerprint values", fp.values, low=0.0)
+            check.finite("fingerprint masses", fp.mass, low=0.0)
+        check.require(input_fp.get("num_vertices") == n and input_fp.get("num_edges") == csr.num_edges,
+                      "graph arrays do not match the recorded input fingerprint")
+        if art.verify == "full" and art.graph and not check.problems:
+            check.require(csr_fingerprint(csr)["fingerprint"] == art.graph["fingerprint"],
+                          "the stored graph's fingerprint differs from the manifest's")
+        check.raise_if_any()
         index.csr_ = csr
         index.fingerprints_ = fp
         index.input_fingerprint_ = input_fp
+        index.graph_fingerprint = art.graph
         index._reset_caches()
         return index
 

@@ -198,6 +198,20 @@ class FullyPersonalizedPageRank:
             raise RuntimeError("FullyPersonalizedPageRank is not fitted: call fit(graph) first")
         return self.graph_.translate(self.dense_result_, "src", "dst").select("src", "dst", "score")
 
+    def save(self, path: str, overwrite: bool = False) -> str:
+        """Write :meth:`transform` as a ``graphkit.ppr-topk`` artifact: Parquet parts plus a
+        manifest (parameters, seed, the graph's fingerprint, every part's size and CRC-32),
+        atomically. Read it back with :func:`graphkit.ppr.load_topk`.
+        """
+        from graphkit.ppr.topk import FORMAT, VERSION
+        from graphkit.sparkio import write_parquet
+
+        params = {"alpha": self.alpha, "walks": self.walks, "top_k": self.top_k, "engine": self.engine_,
+                  "steps": self.steps, "epsilon": self.epsilon, "threshold": self.threshold}
+        return write_parquet(self.transform(), path, overwrite=overwrite, artifact={
+            "format": FORMAT, "version": VERSION, "params": params, "seed": self.seed,
+            "graph": self.graph_.fingerprint()})
+
     def close(self) -> None:
         """Delete the distributed engine's result files (after :meth:`transform`'s output is
         written). A no-op on the fast path."""

@@ -30,7 +30,7 @@ def test_load_embeddings_round_trip(tmp_path):
     ids = rng.permutation(np.arange(100, 140))
     matrix = rng.standard_normal((40, 6)).astype(np.float32)
     _write_spark_like(tmp_path / "emb", ids, matrix)
-    got_ids, got = load_embeddings(tmp_path / "emb")
+    got_ids, got = load_embeddings(tmp_path / "emb", unverified=True)
     order = np.argsort(ids)
     assert np.array_equal(got_ids, ids[order])
     assert got.dtype == np.float32 and np.array_equal(got, matrix[order])
@@ -39,26 +39,26 @@ def test_load_embeddings_round_trip(tmp_path):
 def test_load_embeddings_string_ids(tmp_path):
     ids = np.array(["b", "a", "c"])
     _write_spark_like(tmp_path / "emb", ids, np.eye(3, dtype=np.float32), files=1)
-    got_ids, got = load_embeddings(tmp_path / "emb")
+    got_ids, got = load_embeddings(tmp_path / "emb", unverified=True)
     assert got_ids.tolist() == ["a", "b", "c"]
     assert got.tolist() == [[0, 1, 0], [1, 0, 0], [0, 0, 1]]
 
 
 def test_load_embeddings_errors_name_the_problem(tmp_path):
     with pytest.raises(ArtifactError, match="no such"):
-        load_embeddings(tmp_path / "missing")
+        load_embeddings(tmp_path / "missing", unverified=True)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ArtifactError, match="no Parquet"):
-        load_embeddings(tmp_path / "empty")
+        load_embeddings(tmp_path / "empty", unverified=True)
     pq.write_table(pa.table({"vertex": [1], "vec": [[1.0]]}), tmp_path / "cols.parquet")
     with pytest.raises(ArtifactError, match=r"found \['vertex', 'vec'\]"):
-        load_embeddings(tmp_path / "cols.parquet")
+        load_embeddings(tmp_path / "cols.parquet", unverified=True)
     pq.write_table(pa.table({"id": [1, 2], "embedding": [[1.0], [1.0, 2.0]]}), tmp_path / "rag.parquet")
     with pytest.raises(ArtifactError, match="lengths"):
-        load_embeddings(tmp_path / "rag.parquet")
+        load_embeddings(tmp_path / "rag.parquet", unverified=True)
     pq.write_table(pa.table({"id": [1, 1], "embedding": [[1.0], [2.0]]}), tmp_path / "dup.parquet")
     with pytest.raises(ArtifactError, match="more than once"):
-        load_embeddings(tmp_path / "dup.parquet")
+        load_embeddings(tmp_path / "dup.parquet", unverified=True)
 
 
 def test_embed_csr_whole_and_partitioned_agree_on_structure():

@@ -232,6 +232,12 @@ def test_cli_embed_writes_parquet_that_load_embeddings_reads(tmp_path):
     assert "1,005 vertices x 16" in done.stdout
     ids, x = load_embeddings(out)
     assert x.shape == (1005, 16) and x.dtype == np.float32
+    import json
+
+    manifest = json.loads((out / "_manifest.json").read_text())  # an artifact, not bare Parquet
+    assert manifest["format"] == "graphkit.embeddings" and manifest["params"]["dim"] == 16
+    assert manifest["graph"]["num_vertices"] == 1005 and manifest["seed"] == 0
+    assert manifest["files"] and all(name.endswith(".parquet") for name in manifest["files"])
     assert ids.tolist() == sorted(set(ids.tolist()))
     assert np.isfinite(x).all()
 

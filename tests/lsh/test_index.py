@@ -124,7 +124,8 @@ def test_save_load_round_trip(tmp_path, email_index):
         assert loaded.similar(q, 10, exact=True) == email_index.similar(q, 10, exact=True)
         assert loaded.neighbors(q) == email_index.neighbors(q)
     manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["format"] == "graphkit.lsh-index" and manifest["format_version"] == [1, 0]
+    assert manifest["format"] == "graphkit.lsh-index" and manifest["format_version"] == [1, 1]
+    assert manifest["graph"]["fingerprint"].startswith("graphkit-graph-1:") and manifest["seed"] == 1
     assert manifest["params"]["band_key"] == K.BAND_KEY_VERSION
 
 

@@ -53,6 +53,11 @@ def test_ppr_commands_write_outputs_that_load(tmp_path):
     index = PPRIndex.load(tmp_path / "index")
     top = index.query([0], 5)[0]
     assert [t for t, _ in top] == frame[frame.src == 0].sort_values("score", ascending=False)["dst"].tolist()
+    from graphkit.ppr import load_topk
+
+    results = load_topk(tmp_path / "ppr")  # an artifact: parts listed and checksummed, graph recorded
+    assert len(results.src) == len(frame) and results.params["top_k"] == 5
+    assert results.graph_fingerprint == index.graph_fingerprint and results.graph_fingerprint["num_vertices"] == 1005
     bad = run_cli("ppr", graph, tmp_path / "x", "--alpha", "2", timeout=120)
     assert bad.returncode == 1 and bad.stderr.strip().startswith("graphkit: error: alpha")
 
