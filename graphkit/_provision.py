@@ -5,8 +5,8 @@ where :mod:`graphkit.session` finds them. Maven searches the user's own configur
 Central, ``~/.m2/settings.xml`` mirrors) and then every repository listed in
 ``$GRAPHKIT_MAVEN_REPOS`` (comma-separated URLs or paths; the Makefile and CI point it at
 ``../shared/maven`` when that folder exists). When the package cannot be obtained, says so in one
-clear paragraph and exits 0: graphkit itself runs without it (it has its own connected
-components), and the GraphFrames-backed features and tests report that they are unavailable.
+clear paragraph and exits 0: graphkit runs without it, and its GraphFrames features (connected
+components, the peers) and their tests report that the package is unavailable.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def main() -> int:
     print(
         f"graphkit setup: WARNING: the GraphFrames JVM package {_jvm.GRAPHFRAMES_COORDINATES} could not be "
         f"obtained ({reason}).\n"
-        "  graphkit runs without it (connected components use graphkit's own implementation); "
+        "  graphkit runs without it, except for its GraphFrames features (connected components in `info`); "
         "Graph.graphframe and the GraphFrames baselines report it as missing, and their tests are skipped.\n"
         "  To enable it: make the artifact reachable through your Maven settings (~/.m2/settings.xml mirror) "
         f"or list a repository that serves it in ${_jvm.EXTRA_REPOSITORIES_ENV} (comma-separated URLs, file:// too), "

@@ -19,7 +19,7 @@ import time
 
 from graphkit import _progress
 from graphkit._version import __version__
-from graphkit.errors import GraphkitError
+from graphkit.errors import GraphkitError, RuntimeDependencyError
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,11 @@ def cmd_info(args) -> int:
         "degree": graph.degree_stats(),
     }
     progress("connected components")
-    facts["components"] = graph.component_stats()
+    try:
+        facts["components"] = graph.component_stats()
+    except RuntimeDependencyError as exc:  # the counts above stand; say why components do not
+        facts["components"] = None
+        facts["components_unavailable"] = str(exc)
     facts["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
         print(json.dumps(facts, indent=2))
@@ -180,8 +184,11 @@ def cmd_info(args) -> int:
     print(f"isolated    {deg['isolated']:,}")
     comp = facts["components"]
     word = "weakly connected components" if graph.directed else "connected components"
-    how = "GraphFrames connectedComponents" if comp["method"] == "graphframes" else "graphkit large-star/small-star"
-    print(f"components  {comp['components']:,} {word}, largest {comp['largest']:,} vertices ({how})")
+    if comp is None:
+        print(f"components  unavailable: {facts['components_unavailable']}")
+    else:
+        print(f"components  {comp['components']:,} {word}, largest {comp['largest']:,} vertices "
+              "(GraphFrames connectedComponents)")
     return 0
 
 

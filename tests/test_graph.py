@@ -36,24 +36,30 @@ def test_degree_stats_match_numpy(email):
     assert stats["mean"] == pytest.approx(deg.mean())
 
 
+@pytest.mark.graphframes
 def test_components_match_scipy(email):
+    require_graphframes(email.spark)
     a = io.load_csr(dataset("email_eu_core", "email-Eu-core.txt")).to_scipy()
     count, labels = csgraph.connected_components(a, directed=True, connection="weak")
-    got = email.connected_components(method="graphkit").toPandas().sort_values("id")
+    got = email.connected_components().toPandas().sort_values("id")
     assert got["component"].nunique() == count == 20
-    # same partition: labels agree up to renaming
+    # same partition: labels agree up to renaming, and each label is its component's smallest id
     pairs = set(zip(got["component"], labels))
     assert len(pairs) == count
+    assert (got.groupby("component")["id"].min() == got.groupby("component")["id"].min().index).all()
+    assert email.component_stats() == {"components": 20, "largest": 986}
 
 
+@pytest.mark.graphframes
 def test_components_on_disconnected_weighted_string_graph(spark, tmp_path):
+    require_graphframes(spark)
     path = tmp_path / "g.csv"
     path.write_text("src,dst,w\nb,a,2\na,b,1.5\nc,d,1\nd,e,1\nx,x,3\n")
     g = Graph.read(path, spark=spark, header=True, weight_col="w", int_ids=False, directed=False)
     assert g.num_vertices == 6 and g.num_edges == 4  # (a,b) merged, loop kept
     edges = {(r.src, r.dst): r.weight for r in g.translate(g.edges, "src", "dst").collect()}
     assert edges[("a", "b")] == pytest.approx(3.5)
-    comps = g.connected_components(method="graphkit").toPandas()
+    comps = g.connected_components().toPandas()
     groups = sorted(sorted(group["name"]) for _, group in comps.groupby("component"))
     assert groups == [["a", "b"], ["c", "d", "e"], ["x"]]
 
@@ -93,14 +99,6 @@ def test_parquet_mat_and_dataframes(spark, tmp_path):
     edges = spark.createDataFrame([(1, 2)], "src long, dst long")
     h = Graph.from_dataframes(vertices, edges)
     assert h.num_vertices == 3 and h.degree_stats()["isolated"] == 1
-
-
-@pytest.mark.graphframes
-def test_graphframes_algorithm_on_real_graph(email):
-    require_graphframes(email.spark)
-    ours = email.connected_components(method="graphkit").toPandas().sort_values("id")["component"].to_numpy()
-    theirs = email.connected_components(method="graphframes").toPandas().sort_values("id")["component"].to_numpy()
-    assert np.array_equal(ours, theirs)
 
 
 def test_fingerprint_in_spark_equals_numpy_and_tells_graphs_apart(spark, email, tmp_path):

@@ -25,7 +25,7 @@ rows = spark.range(0, 8, 1, 4).selectExpr(
     "reflect('org.graphframes.GraphFrame', 'SRC') AS gf", "{user}").distinct().collect()
 print("EXECUTORS", sorted(tuple(r) for r in rows))
 print("VERSION", _jvm.jvm_graphframes_version(spark))
-print("COMPONENTS", Graph.read(sys.argv[1], spark=spark).component_stats(method="graphframes"))
+print("COMPONENTS", Graph.read(sys.argv[1], spark=spark).component_stats())
 '''
 
 
@@ -66,7 +66,7 @@ def test_users_jars_and_graphkits_both_reach_the_executors(cluster, user_jar, tm
     assert jars[0].endswith("userlib.jar") and len(jars) == 3  # the user's first, then graphkit's two
     assert out["EXECUTORS"] == "[('src', 'user-jar')]"  # both classes load in the executors
     assert out["VERSION"] == _jvm.GRAPHFRAMES_VERSION
-    assert out["COMPONENTS"] == "{'components': 20, 'largest': 986, 'method': 'graphframes'}"
+    assert out["COMPONENTS"] == "{'components': 20, 'largest': 986}"
 
 
 def test_packages_alternative(cluster, tmp_path):
@@ -84,4 +84,4 @@ def test_packages_alternative(cluster, tmp_path):
     assert not any(str(j) in out["JARS"] for j in _jvm.graphframes_jars() or [])
     assert out["EXECUTORS"] == "[('src', 1)]"
     assert out["VERSION"] == _jvm.GRAPHFRAMES_VERSION
-    assert out["COMPONENTS"] == "{'components': 20, 'largest': 986, 'method': 'graphframes'}"
+    assert out["COMPONENTS"] == "{'components': 20, 'largest': 986}"
