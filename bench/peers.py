@@ -260,6 +260,7 @@ def main(argv=None) -> int:
                         help="runs of the long rows (com-DBLP embeddings, soc-Slashdot0902 fully PPR)")
     parser.add_argument("--sources", type=int, default=100)
     parser.add_argument("--lpa-iterations", type=int, default=5)
+    parser.add_argument("--ppr-graphs", default="astro,slashdot", help="comma-separated, from astro, slashdot")
     args = parser.parse_args(argv)
     from graphkit import _jvm
     from graphkit.session import get_session
@@ -276,6 +277,8 @@ def main(argv=None) -> int:
         print(tables[-1].render(), flush=True)
     if "ppr" in parts:
         for key, repeats in (("astro", args.repeats), ("slashdot", args.big_repeats)):
+            if key not in args.ppr_graphs.split(","):
+                continue
             tables.append(ppr_table(spark, key, repeats, args.sources))
             print(tables[-1].render(), flush=True)
     if "embed" in parts:

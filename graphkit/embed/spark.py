@@ -125,7 +125,7 @@ class RecursivePartitionEmbedding:
             raise ValueError(f"refine_on must be 'auto', 'spark' or 'driver', got {self.refine_on!r}")
         if self.method not in K._METHODS:
             raise ValueError(f"method must be one of {K._METHODS}, got {self.method!r}")
-        from graphkit._validation import check_positive_int
+        from graphkit.base import check_positive_int
 
         check_positive_int("refine_block_rows", self.refine_block_rows)
         if isinstance(self.refine_iterations, bool) or not isinstance(self.refine_iterations, int) \

@@ -62,7 +62,7 @@ import numpy as np
 
 from graphkit import _progress
 from graphkit._progress import Progress
-from graphkit._validation import check_positive_int
+from graphkit.base import check_positive_int
 from graphkit.lsh import _kernels as K
 from graphkit.lsh.index import FORMAT, NEIGHBOURHOODS, VERSION, LSHIndex, neighbourhood_csr
 

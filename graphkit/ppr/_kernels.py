@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphkit.errors import EmptyGraphError
-from graphkit._validation import check_positive_int  # noqa: F401 (re-exported)
+from graphkit.base import check_positive_int  # noqa: F401 (re-exported)
 
 __all__ = [
     "AliasTable",
