@@ -120,25 +120,20 @@ def open_graph(args, app_name: str):
 _OPEN_GRAPHS: dict = {}
 
 
-def fit_and_write(args, model, app_name: str):
-    """The Spark commands' common path: refuse an existing output before any work, read the
-    graph, ``model.fit`` it, write it with ``model.save`` (Parquet and manifest, atomically), and delete the
-    model's intermediate files whatever happens. Returns ``(graph, seconds)``."""
+def build_command(args, estimator, app_name: str):
+    """A Spark command's whole path: refuse an existing output before reading anything, read
+    the graph, then :func:`graphkit.build.build` (fit, write atomically, delete intermediate
+    files whatever happens). Returns ``(graph, path, seconds)``."""
     from graphkit.artifacts import check_output_path
-    from graphkit.sparkio import check_output
+    from graphkit.build import build
 
     if "://" not in args.output:
         check_output_path(args.output, args.overwrite)
+    estimator._validate_params()
     graph = open_graph(args, app_name)
-    check_output(graph.spark, args.output, args.overwrite)
     started = time.perf_counter()
-    try:
-        model.fit(graph, progress=progress)
-        progress(f"writing {args.output}")
-        model.save(args.output, overwrite=args.overwrite)  # Parquet + manifest, atomically
-    finally:
-        model.close()
-    return graph, time.perf_counter() - started
+    path = build(graph, estimator, args.output, overwrite=args.overwrite, progress=progress)
+    return graph, path, time.perf_counter() - started
 
 
 def progress(stage: str, done: int | None = None, total: int | None = None) -> None:

@@ -45,7 +45,7 @@ def run_embed(args) -> int:
     model = RecursivePartitionEmbedding(dim=args.dim, max_part_size=args.max_part_size, seed=args.seed,
                                         engine=args.engine, method=args.method,
                                         refine=False if args.no_refine else None)
-    _, seconds = cli.fit_and_write(args, model, "graphkit-embed")
+    _, _, seconds = cli.build_command(args, model, "graphkit-embed")
     refined = f", refined in {'Spark' if model.refinement_ == 'spark' else 'the driver'}" if model.refinement_ else ""
     print(f"embed: {len(model.ids_):,} vertices x {args.dim} in {model.num_parts_} part(s) "
           f"[{model.engine_} engine{refined}] -> {args.output} [{seconds:.1f} s]")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphkit import _progress
+from graphkit.base import Estimator
 from graphkit.embed import _kernels as K
 from graphkit.embed.blockrows import BLOCK_ROWS
 from graphkit.embed.distributed import COARSE_PARTS, CoarseningSettings
@@ -40,7 +41,7 @@ ENGINES = ("auto", "local", "distributed")
 
 
 @dataclass(kw_only=True)
-class RecursivePartitionEmbedding:
+class RecursivePartitionEmbedding(Estimator):
     """Estimator: ``RecursivePartitionEmbedding(dim=128, max_part_size=...).fit(graph).transform()``.
 
     Parameters

@@ -62,7 +62,7 @@ import numpy as np
 
 from graphkit import _progress
 from graphkit._progress import Progress
-from graphkit.base import check_positive_int
+from graphkit.base import Estimator, check_positive_int
 from graphkit.lsh import _kernels as K
 from graphkit.lsh.index import FORMAT, NEIGHBOURHOODS, VERSION, LSHIndex, neighbourhood_csr
 
@@ -575,7 +575,7 @@ def _signature_matrix(column, num_perm: int) -> np.ndarray:
 
 
 # -- estimator -------------------------------------------------------------------------------
-class NeighbourhoodSignatures:
+class NeighbourhoodSignatures(Estimator):
     """MinHash signatures of every vertex's neighbourhood, computed by Spark.
 
     Parameters

@@ -47,7 +47,7 @@ def run_ppr(args) -> int:
     _validate(args)
     model = FullyPersonalizedPageRank(alpha=args.alpha, walks=args.walks, top_k=args.top_k,
                                       engine=args.engine, seed=args.seed)
-    graph, seconds = cli.fit_and_write(args, model, "graphkit-ppr")
+    graph, _, seconds = cli.build_command(args, model, "graphkit-ppr")
     print(f"ppr: top-{args.top_k} of {graph.num_vertices:,} sources ({model.engine_} engine, "
           f"{args.walks} walks/vertex) -> {args.output} [{seconds:.1f} s]")
     return 0

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphkit import _progress
+from graphkit.base import Estimator
 from graphkit.ppr import _kernels as K
 from graphkit.ppr.distributed import WalkSettings, distributed_ppr_topk
 from graphkit.sparkio import Scratch, map_vertex_batches
@@ -41,7 +42,7 @@ RESULT_SCHEMA = "src long, dst long, score double"
 
 
 @dataclass(kw_only=True)
-class FullyPersonalizedPageRank:
+class FullyPersonalizedPageRank(Estimator):
     """Top-``k`` personalized PageRank of every vertex of a :class:`graphkit.Graph`.
 
     Parameters
