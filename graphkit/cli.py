@@ -89,7 +89,7 @@ def add_graph_options(parser: argparse.ArgumentParser) -> None:
 
 
 def read_options(args):
-    from graphkit.graph import ReadOptions
+    from graphkit.reader import ReadOptions
 
     return ReadOptions(
         format=args.format, directed=not args.undirected, weight_col=args.weight_col,
