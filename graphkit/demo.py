@@ -23,11 +23,16 @@ adjacent 0
 """
 
 
-def run(output: str = "out/demo", master: str | None = None, conf_file: str | None = None,
+def run(run_command, output: str = "out/demo", master: str | None = None, conf_file: str | None = None,
         conf: list[str] | None = None) -> int:
-    """Run the demo; ``master``, ``conf_file`` and ``conf`` (``KEY=VALUE`` strings) are passed
-    to every step, as the command line's ``--master``, ``--conf-file`` and ``--conf``."""
-    from graphkit import cli, repl
+    """Run the demo.
+
+    ``run_command`` runs one command line (``graphkit.cli.main``: passed in, so that the demo
+    and the command line do not import each other); ``master``, ``conf_file`` and ``conf``
+    (``KEY=VALUE`` strings) are passed to every step, as ``--master``, ``--conf-file`` and ``--conf``.
+    """
+    from graphkit import repl
+    from graphkit.commands import progress
 
     out = Path(output)
     graph_csr, labels = planted_partition()
@@ -35,7 +40,7 @@ def run(output: str = "out/demo", master: str | None = None, conf_file: str | No
         graph_csr, out / "graph.txt",
         comment="graphkit demo graph: planted partition, 12 communities x 80 vertices (seed 7)",
     ))
-    cli.progress(f"embedded demo graph written to {graph} ({graph_csr.num_vertices} vertices, 12 planted communities)")
+    progress(f"embedded demo graph written to {graph} ({graph_csr.num_vertices} vertices, 12 planted communities)")
     spark = ["--undirected"] + (["--master", master] if master else []) + (["--conf-file", conf_file] if conf_file else [])
     spark += [arg for pair in conf or () for arg in ("--conf", pair)]
     steps = [
@@ -48,7 +53,7 @@ def run(output: str = "out/demo", master: str | None = None, conf_file: str | No
     started = time.perf_counter()
     for number, step in enumerate(steps, 1):
         print(f"\n== step {number}/{len(steps) + 1}: graphkit {' '.join(step + spark)}", flush=True)
-        code = cli.main(step + spark)
+        code = run_command(step + spark)
         if code:
             return code
     print(f"\n== step {len(steps) + 1}/{len(steps) + 1}: graphkit repl {out / 'lsh-index'} "

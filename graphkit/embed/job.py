@@ -5,13 +5,13 @@ Importing this module does not import pyspark; the handlers do.
 
 from __future__ import annotations
 
-from graphkit import cli
+from graphkit import commands
 
 
 def register(sub) -> None:
     embed = sub.add_parser("embed", help="recursive-partition network embedding (Parquet id, embedding)")
-    cli.add_graph_options(embed)
-    cli.add_output_options(embed)
+    commands.add_graph_options(embed)
+    commands.add_output_options(embed)
     embed.add_argument("--dim", type=int, default=128, help="embedding dimension (default 128)")
     embed.add_argument("--max-part-size", type=int,
                        help="largest part in vertices (> 2 * dim); default: embed the whole graph in one piece")
@@ -45,7 +45,7 @@ def run_embed(args) -> int:
     model = RecursivePartitionEmbedding(dim=args.dim, max_part_size=args.max_part_size, seed=args.seed,
                                         engine=args.engine, method=args.method,
                                         refine=False if args.no_refine else None)
-    _, _, seconds = cli.build_command(args, model, "graphkit-embed")
+    _, _, seconds = commands.build_command(args, model, "graphkit-embed")
     refined = f", refined in {'Spark' if model.refinement_ == 'spark' else 'the driver'}" if model.refinement_ else ""
     print(f"embed: {len(model.ids_):,} vertices x {args.dim} in {model.num_parts_} part(s) "
           f"[{model.engine_} engine{refined}] -> {args.output} [{seconds:.1f} s]")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from graphkit import cli
+from graphkit import commands
 
 #: datasketch's default seed (see the module notes).
 DEFAULT_SEED = 1
@@ -30,8 +30,8 @@ def register(subparsers) -> None:
         description="Compute MinHash signatures of every vertex's neighbourhood with Spark and write "
         "a memory-mapped LSH index for millisecond `similar` / `community` queries.",
     )
-    cli.add_graph_options(parser)
-    cli.add_output_options(parser, seed=DEFAULT_SEED)  # datasketch's default seed: interoperable sketches
+    commands.add_graph_options(parser)
+    commands.add_output_options(parser, seed=DEFAULT_SEED)  # datasketch's default seed: interoperable sketches
     lsh = parser.add_argument_group("signatures")
     lsh.add_argument("--neighbourhood", choices=("out", "in", "both"), default="out",
                      help="neighbour set of a vertex: out-, in- or all neighbours (default out; "
@@ -61,12 +61,12 @@ def cmd_signatures(args) -> int:
         raise ValueError(f"OUTPUT must be a directory on this machine (the index is a local artifact), got {args.output}")
     output = args.output.removeprefix("file://")
     check_output_path(output, args.overwrite)
-    cli.read_options(args)
+    commands.read_options(args)
 
     started = time.perf_counter()
-    graph = cli.open_graph(args, "graphkit-signatures")
+    graph = commands.open_graph(args, "graphkit-signatures")
     summary = export_index(
-        graph, output, estimator, pairs_threshold=threshold, overwrite=args.overwrite, progress=cli.progress,
+        graph, output, estimator, pairs_threshold=threshold, overwrite=args.overwrite, progress=commands.progress,
         extra_params={"input": args.input},
     )
     seconds = time.perf_counter() - started

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from graphkit import cli
+from graphkit import commands
 from graphkit.ppr import _kernels as K
 
 
@@ -19,8 +19,8 @@ def _ppr_options(parser) -> None:
 
 def register(sub) -> None:
     ppr = sub.add_parser("ppr", help="fully personalized PageRank: top-k targets of every vertex (Parquet)")
-    cli.add_graph_options(ppr)
-    cli.add_output_options(ppr)
+    commands.add_graph_options(ppr)
+    commands.add_output_options(ppr)
     _ppr_options(ppr)
     ppr.add_argument("--top-k", type=int, default=100, help="targets kept per source (default 100)")
     ppr.add_argument("--engine", default="auto", choices=("auto", "local", "distributed"),
@@ -28,8 +28,8 @@ def register(sub) -> None:
     ppr.set_defaults(handler=run_ppr)
 
     index = sub.add_parser("ppr-index", help="fingerprint index for millisecond PPR queries (local artifact)")
-    cli.add_graph_options(index)
-    cli.add_output_options(index)
+    commands.add_graph_options(index)
+    commands.add_output_options(index)
     _ppr_options(index)
     index.set_defaults(handler=run_ppr_index)
 
@@ -47,7 +47,7 @@ def run_ppr(args) -> int:
     _validate(args)
     model = FullyPersonalizedPageRank(alpha=args.alpha, walks=args.walks, top_k=args.top_k,
                                       engine=args.engine, seed=args.seed)
-    graph, _, seconds = cli.build_command(args, model, "graphkit-ppr")
+    graph, _, seconds = commands.build_command(args, model, "graphkit-ppr")
     print(f"ppr: top-{args.top_k} of {graph.num_vertices:,} sources ({model.engine_} engine, "
           f"{args.walks} walks/vertex) -> {args.output} [{seconds:.1f} s]")
     return 0
@@ -60,10 +60,10 @@ def run_ppr_index(args) -> int:
 
     _validate(args)
     check_output_path(args.output, args.overwrite)
-    graph = cli.open_graph(args, "graphkit-ppr-index")
+    graph = commands.open_graph(args, "graphkit-ppr-index")
     started = time.perf_counter()
     csr = graph.to_csr()
-    cli.progress(f"fingerprints: {args.walks} walks from each of {csr.num_vertices:,} vertices")
+    commands.progress(f"fingerprints: {args.walks} walks from each of {csr.num_vertices:,} vertices")
     fp = spark_fingerprints(graph.spark, csr, walks=args.walks, alpha=args.alpha, seed=args.seed,
                             threshold=K.DEFAULT_FINGERPRINT_THRESHOLD)
     index = PPRIndex.from_fingerprints(csr, fp, walks=args.walks, alpha=args.alpha, seed=args.seed)
