@@ -14,9 +14,13 @@ removed afterwards), output size, and a quality figure against independent groun
 * ppr, ppr-index: precision@10 and RAG@100 of 20 degree-stratified sources against exact power
   iteration on the same graph;
 * signatures: recall@10 of `LSHIndex.similar` against brute-force Jaccard (50 sampled vertices);
+* embed: link-prediction ROC-AUC (cosine) of 10 % held-out edges against as many non-edges; the
+  embed job runs on the other 90 % (a second input file);
 * info: components against scipy's.
 
-The table and the fitted slope of log(time) against log(edges) per job go to docs/benchmarks.md.
+The table and the fitted slope of log(time) against log(edges) per job go to docs/benchmarks.md
+(rewritten after every graph, so a long run that is stopped keeps what it measured), the log-log
+plot to docs/scale.png.
 """
 
 from __future__ import annotations
@@ -154,6 +158,15 @@ def lsh_quality(csr, output: Path, rng) -> str:
     return f"recall@10 {r.recall_at_k:.3f} (Jaccard >= 0.2: {r.recall_above:.3f})"
 
 
+def embed_quality(csr, output: Path, positives) -> str:
+    from graphkit.embed import link_prediction_auc, load_embeddings
+
+    ids, matrix = load_embeddings(output)
+    dense = np.zeros((csr.num_vertices, matrix.shape[1]), dtype=matrix.dtype)
+    dense[csr.index_of(ids.tolist())] = matrix
+    return f"AUC {link_prediction_auc(dense, csr, positives, seed=0):.3f} (10 % held out)"
+
+
 def info_quality(csr, stdout: str) -> str:
     import scipy.sparse.csgraph as csgraph
 
@@ -191,12 +204,18 @@ def main(argv=None) -> int:
             src_dense = np.repeat(np.arange(csr.num_vertices), csr.out_degree())
             edges = (csr.num_edges + int((src_dense == csr.indices).sum())) // 2  # loops are stored once
             rng = np.random.default_rng(scale)
+            train_path, positives = None, None
             sources = stratified_sources(csr.out_degree(), 20, seed=scale)
             exact = None
             for job in jobs:
                 out = work / f"rmat{scale}-{job}"
                 scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=work))
-                argv_job = [job, str(path)] + ([] if job == "info" else [str(out), "--overwrite"]) + ["--undirected"]
+                source = path
+                if job == "embed":
+                    if train_path is None:
+                        train_path, positives = _held_out_split(csr, work / f"rmat{scale}-train.parquet")
+                    source = train_path
+                argv_job = [job, str(source)] + ([] if job == "info" else [str(out), "--overwrite"]) + ["--undirected"]
                 print(f"[scale {scale}] graphkit {' '.join(argv_job)}", flush=True)
                 result = run_job(argv_job, scratch, args.timeout)
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -211,6 +230,8 @@ def main(argv=None) -> int:
                     quality = ppr_quality(csr, out, job, sources, exact)
                 elif job == "signatures":
                     quality = lsh_quality(csr, out, rng)
+                elif job == "embed":
+                    quality = embed_quality(csr, out, positives)
                 size = _dir_bytes(out) / 2**20 if out.exists() else 0.0
                 table.add(f"R-MAT scale {scale}", f"{edges:,}", f"{csr.num_vertices:,}", job, result["seconds"],
                           result["rss"] / 2**30, result["disk"] / 2**30, size, quality)
@@ -218,9 +239,14 @@ def main(argv=None) -> int:
                     points.setdefault(job, []).append((edges, result["seconds"]))
                 shutil.rmtree(out, ignore_errors=True)
                 print(table.render(), flush=True)
+            _report(table, points)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _report(table: Table, points: dict) -> None:
     slopes = Table("Growth of time with edges: slope of log(seconds) against log(edges) (target <= 1.15)",
                    ["job", "sizes", "slope"])
     for job, pts in points.items():
@@ -229,8 +255,45 @@ def main(argv=None) -> int:
             slopes.add(job, len(pts), float(np.polyfit(x, y, 1)[0]))
     report("scale", [table, slopes], notes="Peak RSS is the sum over the job's process tree (driver JVM, Python "
            "driver, Python workers), sampled every second; scratch is Spark's local directory plus the checkpoint "
-           "directory, sampled the same way. Quality: see bench/scale.py.")
-    return 0
+           "directory, sampled the same way. Quality: see bench/scale.py. Plot: docs/scale.png.")
+    _plot(points)
+
+
+def _plot(points: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from harness import DOCS
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for job, pts in sorted(points.items()):
+        x, y = np.array([p[0] for p in pts], float), np.array([p[1] for p in pts], float)
+        label = job
+        if len(pts) >= 2:
+            label += f" (slope {np.polyfit(np.log(x), np.log(y), 1)[0]:.2f})"
+        ax.loglog(x, y, "o-", label=label)
+    ax.set_xlabel("undirected edges")
+    ax.set_ylabel("wall seconds (defaults, local[2])")
+    ax.set_title("graphkit jobs on R-MAT graphs")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(DOCS.parent / "scale.png", dpi=110)
+    plt.close(fig)
+
+
+def _held_out_split(csr, path: Path):
+    """Write the graph without 10 % of its edges (held out for link prediction) as Parquet."""
+    from graphkit.datasets import write_parquet_edges
+    from graphkit.embed import split_edges
+
+    train, positives = split_edges(csr, 0.1, seed=0)
+    src = np.repeat(np.arange(train.num_vertices), train.out_degree())
+    keep = src <= train.indices
+    write_parquet_edges([(train.ids[src[keep]], train.ids[train.indices[keep]])], path)
+    return path, positives
 
 
 def _read_pairs(path: Path):
