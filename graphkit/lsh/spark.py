@@ -575,6 +575,11 @@ def _signature_matrix(column, num_perm: int) -> np.ndarray:
 
 
 # -- estimator -------------------------------------------------------------------------------
+#: The estimator parameters that make up its :class:`SignatureConfig`.
+_CONFIG_FIELDS = ("num_perm", "bands", "rows", "neighbourhood", "seed", "scheme", "max_bucket", "num_partitions",
+                  "max_broadcast_bytes")
+
+
 class NeighbourhoodSignatures(Estimator):
     """MinHash signatures of every vertex's neighbourhood, computed by Spark.
 
@@ -600,6 +605,13 @@ class NeighbourhoodSignatures(Estimator):
     max_broadcast_bytes : int, default 2**30
         Largest signature matrix broadcast to score candidate pairs in place (see
         :class:`SignatureConfig`); 0 always uses joins.
+    pairs_threshold : float in (0, 1], optional
+        :meth:`save` also writes the candidate pairs with estimated Jaccard ``>= pairs_threshold``
+        (``pairs/`` in the index artifact). They are collected to the driver through Arrow
+        (20-30 bytes a pair), so keep the threshold high enough for the result to fit
+        ``spark.driver.maxResultSize``.
+    extra_params : dict, optional
+        More provenance for the index manifest written by :meth:`save` (e.g. the input path).
 
     Attributes
     ----------
@@ -614,6 +626,11 @@ class NeighbourhoodSignatures(Estimator):
     band_keys_ : DataFrame
         ``(id long, band int, key long)`` of the non-empty signatures (lazy).
     num_vertices_ : int
+    timings_ : dict
+        Seconds per stage (``signatures`` from :meth:`fit`; ``pairs``, ``collect``, ``index``,
+        ``write`` from :meth:`save`).
+    export_summary_ : ExportSummary
+        What :meth:`save` wrote (set by :meth:`save`).
 
     Examples
     --------
@@ -640,6 +657,8 @@ class NeighbourhoodSignatures(Estimator):
         max_bucket: int = DEFAULT_MAX_BUCKET,
         num_partitions: int | None = None,
         max_broadcast_bytes: int = DEFAULT_MAX_BROADCAST_BYTES,
+        pairs_threshold: float | None = None,
+        extra_params: dict | None = None,
     ):
         self.num_perm = num_perm
         self.bands = bands
@@ -650,28 +669,21 @@ class NeighbourhoodSignatures(Estimator):
         self.max_bucket = max_bucket
         self.num_partitions = num_partitions
         self.max_broadcast_bytes = max_broadcast_bytes
-
-    _PARAMS = ("num_perm", "bands", "rows", "neighbourhood", "seed", "scheme", "max_bucket", "num_partitions",
-               "max_broadcast_bytes")
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params) -> "NeighbourhoodSignatures":
-        for name, value in params.items():
-            if name not in self._PARAMS:
-                raise ValueError(f"invalid parameter {name!r} for NeighbourhoodSignatures")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        return f"NeighbourhoodSignatures({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+        self.pairs_threshold = pairs_threshold
+        self.extra_params = extra_params
 
     def config(self) -> SignatureConfig:
-        """The parameters as a validated :class:`SignatureConfig` (raises ``ValueError``)."""
-        return SignatureConfig(**self.get_params()).validate()
+        """The signature parameters as a validated :class:`SignatureConfig` (raises ``ValueError``)."""
+        return SignatureConfig(**{name: getattr(self, name) for name in _CONFIG_FIELDS}).validate()
 
-    def fit(self, graph) -> "NeighbourhoodSignatures":
+    def _validate(self) -> None:
+        self.config()
+        if self.pairs_threshold is not None:
+            check_pairs_threshold(self.pairs_threshold)
+        if self.extra_params is not None and not isinstance(self.extra_params, dict):
+            raise ValueError(f"extra_params must be a dict or None, got {self.extra_params!r}")
+
+    def fit(self, graph, progress: Progress | bool | None = None) -> "NeighbourhoodSignatures":
         """Compute (and persist) the signatures of every vertex of ``graph``.
 
         Runs Spark actions: the signature pass, materialised once into the cache.
@@ -680,11 +692,16 @@ class NeighbourhoodSignatures(Estimator):
 
         from graphkit.graph import Graph
 
+        self._validate_params()
         if not isinstance(graph, Graph):
             raise TypeError(f"NeighbourhoodSignatures.fit expects a graphkit Graph, got {type(graph).__name__}")
         config = self.config()
+        self._report = _progress.reporter(progress)
+        self._report(f"signatures ({config.num_perm} permutations, {config.neighbourhood}-neighbourhoods)")
+        started = time.perf_counter()
         signatures = signature_frame(graph, config).persist(StorageLevel.MEMORY_AND_DISK)
         self.num_vertices_ = signatures.count()
+        self.timings_ = {"signatures": time.perf_counter() - started}
         self.config_ = config
         self.bands_, self.rows_ = config.bands, config.rows
         self.hash_family_ = K.hash_family(config.num_perm, config.seed, config.scheme)
@@ -693,10 +710,6 @@ class NeighbourhoodSignatures(Estimator):
         self.band_keys_ = band_key_frame(signatures, config.bands, config.rows)
         self._sorted_keys = self._collected = self._broadcast = self._band_stats = None
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "signatures_"):
-            raise RuntimeError("this NeighbourhoodSignatures is not fitted yet: call fit(graph)")
 
     # -- pairs ------------------------------------------------------------------------------
     def _broadcast_signatures(self):
@@ -726,7 +739,7 @@ class NeighbourhoodSignatures(Estimator):
         the bucket report and the pairs both read it, so the keys are shuffled once)."""
         from pyspark import StorageLevel
 
-        self._check_fitted()
+        self._check_fitted("signatures_")
         if self._sorted_keys is None:
             partitions = self.config_.num_partitions or int(
                 self.signatures_.sparkSession.conf.get("spark.sql.shuffle.partitions"))
@@ -758,7 +771,7 @@ class NeighbourhoodSignatures(Estimator):
             collecting the signatures for the broadcast.
         """
         threshold = check_pairs_threshold(threshold)
-        self._check_fitted()
+        self._check_fitted("signatures_")
         config = self.config_
         broadcast = self._broadcast_signatures()
         if broadcast is not None:
@@ -783,7 +796,7 @@ class NeighbourhoodSignatures(Estimator):
         """
         from pyspark.sql import functions as F
 
-        self._check_fitted()
+        self._check_fitted("signatures_")
         cap = self.config_.max_bucket
         if self._broadcast_signatures() is not None:
             row = self._band_summary()[0]
@@ -819,7 +832,7 @@ class NeighbourhoodSignatures(Estimator):
         ``n * num_perm * 4`` bytes travel to the driver (65 MB for a million vertices at 16
         permutations, 512 MB at 128): ``spark.driver.maxResultSize`` must allow it.
         """
-        self._check_fitted()
+        self._check_fitted("signatures_")
         if self._collected is not None:
             return self._collected
         table = self.signatures_.toArrow()
@@ -837,7 +850,7 @@ class NeighbourhoodSignatures(Estimator):
         """The local :class:`LSHIndex` of these signatures (Spark actions: collect, and the graph
         for ``keep_graph``). Equal to ``LSHIndex.from_graph(graph.to_csr(), ...)`` with the same
         parameters."""
-        self._check_fitted()
+        self._check_fitted("signatures_")
         ids, sig = self.collect()
         adjacency = None
         params = {"closed": False, "min_degree": 0}
@@ -852,6 +865,17 @@ class NeighbourhoodSignatures(Estimator):
             extra_params=params,
         )
 
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write the local LSH index artifact (and ``pairs/`` with ``pairs_threshold``)
+        atomically; see :func:`write_index`. Returns the path."""
+        self._check_fitted("signatures_")
+        self.export_summary_ = write_index(self, path, overwrite=overwrite)
+        return self.export_summary_.path
+
+    def close(self) -> None:
+        """Release the cached Spark data (:meth:`unpersist`); the fitted attributes stay."""
+        self.unpersist()
+
     def unpersist(self) -> None:
         """Release the cached signatures, band keys, driver copy and broadcast."""
         for frame in (getattr(self, "signatures_", None), getattr(self, "_sorted_keys", None)):
@@ -865,7 +889,7 @@ class NeighbourhoodSignatures(Estimator):
 # -- the job's library function --------------------------------------------------------------
 @dataclass
 class ExportSummary:
-    """What :func:`export_index` wrote."""
+    """What :meth:`NeighbourhoodSignatures.save` (:func:`write_index`) wrote."""
 
     path: Path
     num_vertices: int
@@ -877,66 +901,44 @@ class ExportSummary:
     timings: dict = field(default_factory=dict)
 
 
-def export_index(
-    graph,
-    output: str | os.PathLike,
-    estimator: NeighbourhoodSignatures | None = None,
-    *,
-    pairs_threshold: float | None = None,
-    overwrite: bool = False,
-    progress: Progress | bool | None = None,
-    extra_params: dict | None = None,
-) -> ExportSummary:
-    """Compute signatures with Spark and write the local index (and optional pairs) atomically.
+def write_index(estimator: NeighbourhoodSignatures, output: str | os.PathLike, *,
+                overwrite: bool = False) -> ExportSummary:
+    """Write a fitted estimator's local index (and optional pairs) atomically: the body of
+    :meth:`NeighbourhoodSignatures.save`.
 
     ``output`` becomes one ``graphkit.lsh-index`` artifact (see :mod:`graphkit.lsh.index`),
-    loadable with :meth:`LSHIndex.load`. With ``pairs_threshold``, it also holds ``pairs/``:
-    Parquet ``(a, b, jaccard_estimate)`` in user ids, sorted by ``(a, b)``, listed and
-    checksummed in the manifest (``pairs`` entry: threshold, count, bucket report). Everything
-    is built in a temporary sibling directory and renamed into place at the end.
+    loadable with :meth:`LSHIndex.load`. With the estimator's ``pairs_threshold``, it also holds
+    ``pairs/``: Parquet ``(a, b, jaccard_estimate)`` in user ids, sorted by ``(a, b)``, listed
+    and checksummed in the manifest (``pairs`` entry: threshold, count, bucket report).
+    Everything is built in a temporary sibling directory and renamed into place at the end.
 
     Parameters
     ----------
-    graph : Graph
+    estimator : NeighbourhoodSignatures
+        Fitted.
     output : path
         A directory on the driver's file system (the index is a local artifact).
-    estimator : NeighbourhoodSignatures, optional
-        Unfitted; default ``NeighbourhoodSignatures()``.
-    pairs_threshold : float in (0, 1], optional
-        Also write the candidate pairs with estimated Jaccard ``>= pairs_threshold``. They are
-        collected to the driver through Arrow (20-30 bytes a pair), so keep the threshold high
-        enough for the result to fit ``spark.driver.maxResultSize``.
     overwrite : bool, default False
-    progress : callable, None or False, optional
-        ``progress(stage, done, total)`` before each stage (see :mod:`graphkit._progress`);
-        default: log lines to the ``graphkit`` logger; ``False``: silent.
-    extra_params : dict, optional
-        More provenance for the manifest (e.g. the input path).
 
     Raises
     ------
     OutputExistsError
         ``output`` exists and ``overwrite`` is False (checked before any work).
+    ValueError
+        ``output`` is a URL other than ``file://``.
     """
     import pyarrow.parquet as pq
 
     from graphkit.artifacts import ArtifactWriter, atomic_directory, check_output_path
 
-    estimator = NeighbourhoodSignatures() if estimator is None else estimator
-    estimator.config()  # validate before any work
-    if pairs_threshold is not None:
-        pairs_threshold = check_pairs_threshold(pairs_threshold)
+    output = local_output(output)
     check_output_path(output, overwrite)
-    say = _progress.reporter(progress)
-    started = time.perf_counter()
-    timings = {}
-
-    say(f"signatures ({estimator.num_perm} permutations, {estimator.neighbourhood}-neighbourhoods)")
-    t = time.perf_counter()
-    estimator.fit(graph)
-    timings["signatures"] = time.perf_counter() - t
+    say = getattr(estimator, "_report", None) or _progress.reporter(None)
+    graph, pairs_threshold = estimator.graph_, estimator.pairs_threshold
+    timings = dict(estimator.timings_)
     pairs_table, report = None, {}
     if pairs_threshold is not None:
+        pairs_threshold = check_pairs_threshold(pairs_threshold)
         say(f"candidate pairs with estimated Jaccard >= {pairs_threshold:g}")
         t = time.perf_counter()
         report = estimator.bucket_report()
@@ -952,11 +954,10 @@ def export_index(
     timings["collect"] = time.perf_counter() - t
     say("building the index (neighbourhood graph to the driver, band tables)")
     t = time.perf_counter()
-    params = {"input_directed": bool(graph.directed), **(extra_params or {})}
+    params = {"input_directed": bool(graph.directed), **(estimator.extra_params or {})}
     index = estimator.to_index(extra_params=params)
     index.graph_fingerprint = graph.fingerprint()  # ties the index (and its pairs) to the graph
     timings["index"] = time.perf_counter() - t
-    say(f"writing {output}")
     t = time.perf_counter()
     with atomic_directory(output, overwrite=overwrite) as tmp:
         writer = ArtifactWriter(tmp, FORMAT, VERSION, index.params, graph=index.graph_fingerprint, seed=index.seed)
@@ -969,12 +970,11 @@ def export_index(
                                "columns": [PAIR_A, PAIR_B, JACCARD], "buckets": report}
         writer.finish(**fields)
     timings["write"] = time.perf_counter() - t
-    estimator.unpersist()
     return ExportSummary(
         path=Path(output),
         num_vertices=estimator.num_vertices_,
         indexed=int((~K.is_empty_signature(np.asarray(index._signatures))).sum()),
-        seconds=time.perf_counter() - started,
+        seconds=sum(timings.values()),
         pairs=None if pairs_table is None else pairs_table.num_rows,
         pairs_threshold=pairs_threshold,
         buckets=report,
@@ -982,8 +982,47 @@ def export_index(
     )
 
 
+def local_output(output: str | os.PathLike) -> str:
+    """``output`` as a path on this machine (``file://`` removed); ``ValueError`` for any other URL
+    (the index is a local artifact)."""
+    output = os.fspath(output)
+    if "://" in output and not output.startswith("file://"):
+        raise ValueError(f"OUTPUT must be a directory on this machine (the index is a local artifact), got {output}")
+    return output.removeprefix("file://")
+
+
+def export_index(
+    graph,
+    output: str | os.PathLike,
+    estimator: NeighbourhoodSignatures | None = None,
+    *,
+    pairs_threshold: float | None = None,
+    overwrite: bool = False,
+    progress: Progress | bool | None = None,
+    extra_params: dict | None = None,
+) -> ExportSummary:
+    """Compute signatures with Spark and write the local index (and optional pairs) atomically:
+    :func:`graphkit.build.build` with ``estimator`` (default ``NeighbourhoodSignatures()``,
+    unfitted) given ``pairs_threshold`` and ``extra_params`` (see
+    :class:`NeighbourhoodSignatures`). Returns what :meth:`NeighbourhoodSignatures.save` wrote,
+    with ``seconds`` the whole run's wall time.
+
+    Raises
+    ------
+    OutputExistsError
+        ``output`` exists and ``overwrite`` is False (checked before any work).
+    """
+    from graphkit.build import build
+
+    started = time.perf_counter()
+    estimator = NeighbourhoodSignatures() if estimator is None else estimator
+    estimator.set_params(pairs_threshold=pairs_threshold, extra_params=extra_params)
+    build(graph, estimator, local_output(output), overwrite=overwrite, progress=progress)
+    return replace(estimator.export_summary_, seconds=time.perf_counter() - started)
+
+
 __all__ = [
-    "NeighbourhoodSignatures", "SignatureConfig", "ExportSummary", "export_index",
+    "NeighbourhoodSignatures", "SignatureConfig", "ExportSummary", "export_index", "write_index", "local_output",
     "element_hash_frame", "neighbour_hash_rows", "signature_frame", "band_key_frame",
     "band_pairs", "band_bucket_stats", "sorted_band_keys", "bucket_sizes", "bucket_pairs", "pair_estimates",
     "check_pairs_threshold",

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from graphkit import io
+from graphkit.base import NotFittedError
 from graphkit.csr import CSRGraph
 from graphkit.graph import Graph
 from graphkit.lsh import LSHIndex
@@ -181,7 +182,7 @@ def test_parameters_are_validated_in_fit_before_spark_work(email_spark):
     with pytest.raises(TypeError, match="expects a graphkit Graph"):
         S.NeighbourhoodSignatures().fit(np.zeros(3))
     est = S.NeighbourhoodSignatures()
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         est.similar_pairs(0.5)
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
         est.similar_pairs(0.0)
