@@ -282,6 +282,14 @@ def _block_min(block: np.ndarray, family: HashFamily) -> np.ndarray:
     return acc
 
 
+def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + lengths[i] - 1`` of all ranges, concatenated in
+    order, without a Python loop."""
+    total = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - ends + lengths, lengths) + np.arange(total)
+
+
 def is_empty_signature(signatures: np.ndarray) -> np.ndarray:
     """Boolean mask of rows that are the empty-set signature (all ``EMPTY_VALUE``)."""
     return np.all(np.asarray(signatures) == EMPTY_VALUE, axis=-1)
