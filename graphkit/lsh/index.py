@@ -146,7 +146,7 @@ class LSHIndex(DeltaUpdates, DatasketchInterop):
             Label recorded in the parameters ("out", "in", "both", ...).
         graph : CSRGraph, optional
             The neighbourhood adjacency the signatures summarise (rows = neighbour sets,
-            every id present), kept for :meth:`neighbors` and ``similar(..., exact=True)``.
+            every id present), kept for :meth:`adjacent` and ``similar(..., exact=True)``.
         extra_params : mapping, optional
             More provenance to store in the manifest (e.g. the input path).
         graph_fingerprint : dict, optional
@@ -221,7 +221,7 @@ class LSHIndex(DeltaUpdates, DatasketchInterop):
             neighbours of others). The paper's setting is 2; 0 keeps every vertex, and one
             without neighbours answers ``similar`` with an empty list.
         keep_graph : bool, default True
-            Store the neighbourhood CSR in the index for :meth:`neighbors` (about
+            Store the neighbourhood CSR in the index for :meth:`adjacent` (about
             ``4 * edges`` bytes more).
         """
         if int(min_degree) < 0:
@@ -381,7 +381,7 @@ class LSHIndex(DeltaUpdates, DatasketchInterop):
         order = np.argsort(-score, kind="stable")[: int(k)]
         return list(zip(self._user_ids(cand[order]), score[order].tolist()))
 
-    def neighbors(self, vertex) -> list:
+    def adjacent(self, vertex) -> list:
         """User ids of the neighbourhood the vertex's signature summarises.
 
         Raises

@@ -12,7 +12,7 @@ Layout of the ``graphkit.lsh-index`` artifact (format version 1.1, see
     deleted.npy            int64 (d,)              tombstoned vertices (removed after the build)
     delta_ids.npy          (a,)                    vertices added after the build ...
     delta_signatures.npy   uint32 (a, num_perm)    ... and their signatures
-    csr_*.npy              optional neighbourhood CSR (``neighbors`` queries)
+    csr_*.npy              optional neighbourhood CSR (``adjacent`` queries)
 
 This module does not import pyspark.
 """

@@ -221,7 +221,7 @@ def test_cli_writes_an_index_and_pairs_then_refuses_to_overwrite(tmp_path, email
     for v in [0, 5, 160, 500]:
         assert index.similar(v, 10) == local.similar(v, 10)
         assert index.similar(v, 10, exact=True) == local.similar(v, 10, exact=True)
-    assert index.neighbors(5) == local.neighbors(5)
+    assert index.adjacent(5) == local.adjacent(5)
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["pairs"]["threshold"] == 0.4 and "pairs/part-00000.parquet" in manifest["files"]
