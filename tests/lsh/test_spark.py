@@ -193,6 +193,32 @@ def test_parameters_are_validated_in_fit_before_spark_work(email_spark):
     assert "num_perm=64" in repr(est)
 
 
+def test_build_writes_the_index_through_save_and_close(spark, tmp_path):
+    """graphkit.build.build(graph, NeighbourhoodSignatures(...), out) is the one write path: the
+    index (and pairs) it writes equal the local side's; export_index goes through it too."""
+    from graphkit.base import clone
+    from graphkit.build import build
+    from graphkit.datasets import planted_partition
+    from graphkit.lsh.export import export_index
+
+    csr = planted_partition()[0]
+    graph = Graph.from_csr(spark, csr)
+    est = NeighbourhoodSignatures(num_perm=32, pairs_threshold=0.5, extra_params={"input": "planted"})
+    with pytest.raises(NotFittedError):
+        est.save(tmp_path / "never")
+    assert clone(est).get_params() == est.get_params()
+    path = build(graph, est, tmp_path / "idx", progress=False)
+    index, local = LSHIndex.load(path), LSHIndex.from_graph(csr, num_perm=32)
+    assert local_signatures(index).tobytes() == local_signatures(local).tobytes()
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["params"]["input"] == "planted" and manifest["params"]["built_by"] == "spark"
+    assert manifest["pairs"]["count"] == est.export_summary_.pairs == len(pd.read_parquet(tmp_path / "idx" / "pairs"))
+    assert est._broadcast is None and est._sorted_keys is None  # close() released the caches
+    summary = export_index(graph, tmp_path / "again", NeighbourhoodSignatures(num_perm=32), progress=False)
+    assert summary.pairs is None and local_signatures(LSHIndex.load(summary.path)).tobytes() == \
+        local_signatures(local).tobytes()
+
+
 # -- the command line --------------------------------------------------------------------------
 SMALL_PROFILE = """\
 spark.master                      local[2]
