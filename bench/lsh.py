@@ -43,7 +43,7 @@ from bench.harness import Table, current_rss_mb, dataset, percentile, report, ti
 from graphkit import io  # noqa: E402
 from graphkit.lsh import LSHIndex, community  # noqa: E402
 from graphkit.lsh.evaluation import community_recovery, exact_jaccard  # noqa: E402
-from graphkit.lsh.index import neighbourhood_csr  # noqa: E402
+from graphkit.lsh.neighbourhood import neighbourhood_csr  # noqa: E402
 
 NUM_PERM, BANDS, ROWS, SEED = 128, 64, 2, 1
 COMMUNITY_SIZE = 50
@@ -213,7 +213,9 @@ def spark_phase(opts, work: Path) -> tuple[dict, Table, Table]:
     from pyspark.sql import functions as F
 
     from graphkit.graph import Graph
-    from graphkit.lsh.spark import NeighbourhoodSignatures, SignatureConfig, export_index, signature_frame
+    from graphkit.lsh.estimator import NeighbourhoodSignatures
+    from graphkit.lsh.export import export_index
+    from graphkit.lsh.signatures import SignatureConfig, signature_frame
     from graphkit.session import get_session
 
     spark = get_session(master="local[2]", app_name="bench-lsh", extra={

@@ -329,7 +329,7 @@ class QueryShell(cmd.Cmd):
     def do_adjacent(self, arg: str) -> None:
         """adjacent ID: the graph neighbours whose set the vertex's signature summarises."""
         words, _ = parse_line(arg, (), 1, "adjacent ID")
-        neighbours = self.index.neighbors(self._ids(words)[0])
+        neighbours = self.index.adjacent(self._ids(words)[0])
         self.say(f"  {len(neighbours)} neighbours: {' '.join(map(str, neighbours[:50]))}"
                  + (" ..." if len(neighbours) > 50 else ""))
 

@@ -136,7 +136,7 @@ def test_replaced_arrays_with_valid_checksums_load_or_fail_cleanly(root, name, a
     for vertex in index.ids[:3].tolist():  # if it loads, it answers
         index.similar(vertex, 5)
         index.similar(vertex, 5, exact=True)
-        index.neighbors(vertex)
+        index.adjacent(vertex)
 
 
 @settings(suppress_health_check=SUPPRESS)
@@ -240,7 +240,7 @@ def test_threads_querying_one_loaded_index_get_the_serial_answers(tmp_path):
     queries = graph.ids[::7].tolist()
 
     def answer(q):
-        return (lsh.similar(q, 10), lsh.similar(q, 10, exact=True), lsh.neighbors(q), ppr.query(q, 10),
+        return (lsh.similar(q, 10), lsh.similar(q, 10, exact=True), lsh.adjacent(q), ppr.query(q, 10),
                 [m for m in lsh.ids[:0]])
 
     serial = [answer(q) for q in queries]

@@ -140,23 +140,23 @@ def element_hashes(ids) -> np.ndarray:
 def fmix32(h: np.ndarray) -> np.ndarray:
     """MurmurHash3's 32-bit finaliser on a uint32 array (wraps, as intended)."""
     s1, m1, s2, m2 = _FMIX32
-    h = np.asarray(h, dtype=np.uint32)
-    h = h ^ (h >> s1)
-    h = h * m1
-    h = h ^ (h >> s2)
-    h = h * m2
-    return h ^ (h >> s1)
+    return _fmix(np.asarray(h, dtype=np.uint32), (s1, s2, s1), (m1, m2))
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finaliser on a uint64 array (a bijection on 64-bit words)."""
     s, m1, m2 = _FMIX64
-    h = np.asarray(h, dtype=np.uint64)
-    h = h ^ (h >> s)
+    return _fmix(np.asarray(h, dtype=np.uint64), (s, s, s), (m1, m2))
+
+
+def _fmix(h: np.ndarray, shifts, multipliers) -> np.ndarray:
+    """``h ^= h >> a; h *= m1; h ^= h >> b; h *= m2; h ^= h >> c`` in ``h``'s unsigned width."""
+    (a, b, c), (m1, m2) = shifts, multipliers
+    h = h ^ (h >> a)
     h = h * m1
-    h = h ^ (h >> s)
+    h = h ^ (h >> b)
     h = h * m2
-    return h ^ (h >> s)
+    return h ^ (h >> c)
 
 
 def premix(hashes: np.ndarray, scheme: str) -> np.ndarray:
@@ -280,6 +280,14 @@ def _block_min(block: np.ndarray, family: HashFamily) -> np.ndarray:
         tmp += b
         np.minimum(acc, tmp, out=acc)
     return acc
+
+
+def concat_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + lengths[i] - 1`` of all ranges, concatenated in
+    order, without a Python loop."""
+    total = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - ends + lengths, lengths) + np.arange(total)
 
 
 def is_empty_signature(signatures: np.ndarray) -> np.ndarray:

@@ -14,8 +14,6 @@ Importing this module does not import pyspark (the handler does).
 
 from __future__ import annotations
 
-import time
-
 from graphkit import commands
 
 #: datasketch's default seed (see the module notes).
@@ -44,38 +42,29 @@ def register(subparsers) -> None:
 
 
 def cmd_signatures(args) -> int:
-    from graphkit.artifacts import check_output_path
-    from graphkit.lsh.spark import NeighbourhoodSignatures, check_pairs_threshold, export_index
+    from graphkit.lsh.estimator import NeighbourhoodSignatures
+    from graphkit.lsh.export import local_output
 
-    # Everything that can be checked without a JVM is checked first.
+    # Everything that can be checked without a JVM is checked first (build_command checks the
+    # output and the estimator's parameters before reading the graph).
     if args.bands is not None and args.num_perm >= 1 and (args.bands < 1 or args.num_perm % args.bands):
         divisors = [d for d in range(1, args.num_perm + 1) if args.num_perm % d == 0]
         raise ValueError(f"--bands {args.bands} must divide --num-perm {args.num_perm} "
                          f"(choose one of {', '.join(map(str, divisors))})")
     estimator = NeighbourhoodSignatures(
         num_perm=args.num_perm, bands=args.bands, neighbourhood=args.neighbourhood, seed=args.seed,
+        pairs_threshold=args.pairs_threshold, extra_params={"input": args.input},
     )
-    config = estimator.config()
-    threshold = None if args.pairs_threshold is None else check_pairs_threshold(args.pairs_threshold)
-    if "://" in args.output and not args.output.startswith("file://"):
-        raise ValueError(f"OUTPUT must be a directory on this machine (the index is a local artifact), got {args.output}")
-    output = args.output.removeprefix("file://")
-    check_output_path(output, args.overwrite)
-    commands.read_options(args)
-
-    started = time.perf_counter()
-    graph = commands.open_graph(args, "graphkit-signatures")
-    summary = export_index(
-        graph, output, estimator, pairs_threshold=threshold, overwrite=args.overwrite, progress=commands.progress,
-        extra_params={"input": args.input},
-    )
-    seconds = time.perf_counter() - started
+    estimator._validate_params()
+    args.output = local_output(args.output)
+    _, _, seconds = commands.build_command(args, estimator, "graphkit-signatures")
+    summary, config = estimator.export_summary_, estimator.config_
     print(f"index      {summary.path}")
     print(f"vertices   {summary.num_vertices:,} ({summary.indexed:,} with neighbours, in the band tables)")
     print(f"signatures {config.num_perm} permutations, {config.bands} bands x {config.rows} rows, "
           f"{config.neighbourhood}-neighbourhoods, seed {config.seed}")
     if summary.pairs is not None:
-        print(f"pairs      {summary.pairs:,} with estimated Jaccard >= {threshold:g} in {summary.path / 'pairs'}")
+        print(f"pairs      {summary.pairs:,} with estimated Jaccard >= {summary.pairs_threshold:g} in {summary.path / 'pairs'}")
         b = summary.buckets
         if b.get("skipped"):
             print(f"skipped    {b['skipped']:,} buckets above {b['max_bucket']:,} members (largest {b['largest']:,}): "

@@ -8,7 +8,7 @@ import pytest
 from graphkit.csr import CSRGraph
 from graphkit.lsh import LSHIndex
 from graphkit.lsh.evaluation import exact_jaccard, ppr_from_seeds, ppr_ranking, similarity_recall
-from graphkit.lsh.index import neighbourhood_csr
+from graphkit.lsh.neighbourhood import neighbourhood_csr
 from tests.lsh.conftest import jaccard, neighbour_sets
 
 

@@ -61,9 +61,9 @@ def test_estimates_and_exact_reranking_match_set_jaccard(email_graph, email_inde
             assert email_index.jaccard(q, v) == s
 
 
-def test_neighbors_and_signature(email_graph, email_index):
+def test_adjacent_and_signature(email_graph, email_index):
     sets = neighbour_sets(email_graph)
-    assert set(email_index.neighbors(5)) == sets[5]
+    assert set(email_index.adjacent(5)) == sets[5]
     expected = MinHash(num_perm=128, seed=1)
     expected.update_batch([str(v).encode() for v in sets[5]])
     assert np.array_equal(email_index.signature(5), expected.hashvalues)
@@ -83,7 +83,7 @@ def test_string_ids_and_in_neighbourhoods():
     graph = CSRGraph.from_edges([0, 1, 0, 1, 4], [2, 2, 3, 3, 3], 5, ids=ids, directed=True)
     index = LSHIndex.from_graph(graph, num_perm=32, neighbourhood="in")
     assert index.similar("c", 1) == [("d", pytest.approx(2 / 3, abs=0.3))]
-    assert set(index.neighbors("d")) == {"a", "b", "e"}
+    assert set(index.adjacent("d")) == {"a", "b", "e"}
     with pytest.raises(UnknownVertexError, match="'zz'"):
         index.similar("zz")
 
@@ -109,7 +109,7 @@ def test_bad_parameters_and_unknown_ids(random_graph, email_index):
         email_index.similar(1, 0)
     no_graph = LSHIndex.from_graph(random_graph, num_perm=16, keep_graph=False)
     with pytest.raises(ValueError, match="stores no graph"):
-        no_graph.neighbors(random_graph.ids[0])
+        no_graph.adjacent(random_graph.ids[0])
 
 
 # -- persistence ------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ def test_save_load_round_trip(tmp_path, email_index):
     for q in (0, 5, 700):
         assert loaded.similar(q, 10) == email_index.similar(q, 10)
         assert loaded.similar(q, 10, exact=True) == email_index.similar(q, 10, exact=True)
-        assert loaded.neighbors(q) == email_index.neighbors(q)
+        assert loaded.adjacent(q) == email_index.adjacent(q)
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["format"] == "graphkit.lsh-index" and manifest["format_version"] == [1, 1]
     assert manifest["graph"]["fingerprint"].startswith("graphkit-graph-1:") and manifest["seed"] == 1

@@ -11,11 +11,15 @@ import pandas as pd
 import pytest
 
 from graphkit import io
+from graphkit.base import NotFittedError
 from graphkit.csr import CSRGraph
 from graphkit.graph import Graph
 from graphkit.lsh import LSHIndex
 from graphkit.lsh import _kernels as K
-from graphkit.lsh import spark as S
+from graphkit.lsh import pairs as P
+from graphkit.lsh import signatures as SG
+from graphkit.lsh._batches import whole_groups
+from graphkit.lsh.estimator import NeighbourhoodSignatures
 from graphkit.lsh.evaluation import exact_jaccard
 from tests.conftest import ROOT, dataset, run_cli
 
@@ -36,7 +40,7 @@ def email_local() -> CSRGraph:
 
 @pytest.fixture(scope="module")
 def fitted_out(email_spark):
-    est = S.NeighbourhoodSignatures(num_perm=128, neighbourhood="out").fit(email_spark)
+    est = NeighbourhoodSignatures(num_perm=128, neighbourhood="out").fit(email_spark)
     yield est
     est.unpersist()
 
@@ -48,7 +52,7 @@ def local_signatures(index: LSHIndex) -> np.ndarray:
 # -- signatures and band keys ------------------------------------------------------------------
 @pytest.mark.parametrize("neighbourhood", ["out", "in", "both"])
 def test_signatures_and_band_keys_equal_local_byte_for_byte(email_spark, email_local, fitted_out, neighbourhood):
-    est = fitted_out if neighbourhood == "out" else S.NeighbourhoodSignatures(neighbourhood=neighbourhood).fit(email_spark)
+    est = fitted_out if neighbourhood == "out" else NeighbourhoodSignatures(neighbourhood=neighbourhood).fit(email_spark)
     ids, sig = est.collect()
     local = LSHIndex.from_graph(email_local, num_perm=128, neighbourhood=neighbourhood, seed=1)
     assert sig.dtype == np.uint32 and sig.shape == (1005, 128)
@@ -87,11 +91,11 @@ def test_string_ids_undirected_isolated_vertices_and_streamed_slices(spark, monk
     names = np.array([f"user-{i:04d}-é" for i in range(420)])  # 20 isolated vertices
     csr = CSRGraph.from_edges(src, dst, 420, ids=names, directed=False)
     graph = Graph.from_csr(spark, csr)
-    monkeypatch.setattr(S, "_TASK_SIGNATURE_BYTES", 1)  # flush every 4096 rows
+    monkeypatch.setattr(SG, "_TASK_SIGNATURE_BYTES", 1)  # flush every 4096 rows
     previous = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "700")
     try:
-        est = S.NeighbourhoodSignatures(num_perm=64, neighbourhood="in", seed=99, num_partitions=1).fit(graph)
+        est = NeighbourhoodSignatures(num_perm=64, neighbourhood="in", seed=99, num_partitions=1).fit(graph)
         ids, sig = est.collect()
     finally:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", previous)
@@ -133,8 +137,8 @@ def test_similar_pairs_equal_brute_force_over_band_keys(fitted_out, email_local)
     assert got_pairs == expected  # same pairs, and estimates equal signature agreement exactly
     assert (got["a"] < got["b"]).all()
     # the join strategy (signatures too big to broadcast) gives the same answer
-    raw = S.bucket_pairs(fitted_out.sorted_band_keys(), 1000).distinct()
-    joined = S.pair_estimates(raw, fitted_out.signatures_, 128, threshold).toPandas()
+    raw = P.bucket_pairs(fitted_out.sorted_band_keys(), 1000).distinct()
+    joined = P.pair_estimates(raw, fitted_out.signatures_, 128, threshold).toPandas()
     assert dict(zip(zip(joined["a"].tolist(), joined["b"].tolist()), joined["jaccard_estimate"].tolist())) == expected
 
     # against exact Jaccard: estimates within 5 standard errors, and the LSH misses few truly
@@ -151,9 +155,9 @@ def test_similar_pairs_equal_brute_force_over_band_keys(fitted_out, email_local)
 def test_oversized_buckets_are_skipped_and_reported(email_spark, fitted_out):
     assert fitted_out.bucket_report()["skipped"] == 0  # default cap 1000
     cap = 12
-    est = S.NeighbourhoodSignatures(max_bucket=cap).fit(email_spark)
+    est = NeighbourhoodSignatures(max_bucket=cap).fit(email_spark)
     report = est.bucket_report()
-    sizes = S.bucket_sizes(est.sorted_band_keys()).select("size").toPandas()["size"].to_numpy()
+    sizes = P.bucket_sizes(est.sorted_band_keys()).select("size").toPandas()["size"].to_numpy()
     big = sizes[sizes > cap]
     assert report == {"buckets": sizes.size, "largest": sizes.max(), "skipped": big.size,
                       "skipped_pairs": int((big * (big - 1) // 2).sum()), "max_bucket": cap}
@@ -177,16 +181,42 @@ def test_parameters_are_validated_in_fit_before_spark_work(email_spark):
         ({"max_bucket": 0}, "max_bucket must be a positive integer"),
     ]:
         with pytest.raises(ValueError, match=match):
-            S.NeighbourhoodSignatures(**params).fit(email_spark)
+            NeighbourhoodSignatures(**params).fit(email_spark)
     with pytest.raises(TypeError, match="expects a graphkit Graph"):
-        S.NeighbourhoodSignatures().fit(np.zeros(3))
-    est = S.NeighbourhoodSignatures()
-    with pytest.raises(RuntimeError, match="not fitted"):
+        NeighbourhoodSignatures().fit(np.zeros(3))
+    est = NeighbourhoodSignatures()
+    with pytest.raises(NotFittedError, match="not fitted"):
         est.similar_pairs(0.5)
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
         est.similar_pairs(0.0)
     assert est.set_params(num_perm=64).get_params()["num_perm"] == 64
     assert "num_perm=64" in repr(est)
+
+
+def test_build_writes_the_index_through_save_and_close(spark, tmp_path):
+    """graphkit.build.build(graph, NeighbourhoodSignatures(...), out) is the one write path: the
+    index (and pairs) it writes equal the local side's; export_index goes through it too."""
+    from graphkit.base import clone
+    from graphkit.build import build
+    from graphkit.datasets import planted_partition
+    from graphkit.lsh.export import export_index
+
+    csr = planted_partition()[0]
+    graph = Graph.from_csr(spark, csr)
+    est = NeighbourhoodSignatures(num_perm=32, pairs_threshold=0.5, extra_params={"input": "planted"})
+    with pytest.raises(NotFittedError):
+        est.save(tmp_path / "never")
+    assert clone(est).get_params() == est.get_params()
+    path = build(graph, est, tmp_path / "idx", progress=False)
+    index, local = LSHIndex.load(path), LSHIndex.from_graph(csr, num_perm=32)
+    assert local_signatures(index).tobytes() == local_signatures(local).tobytes()
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["params"]["input"] == "planted" and manifest["params"]["built_by"] == "spark"
+    assert manifest["pairs"]["count"] == est.export_summary_.pairs == len(pd.read_parquet(tmp_path / "idx" / "pairs"))
+    assert est._broadcast is None and est._sorted_keys is None  # close() released the caches
+    summary = export_index(graph, tmp_path / "again", NeighbourhoodSignatures(num_perm=32), progress=False)
+    assert summary.pairs is None and local_signatures(LSHIndex.load(summary.path)).tobytes() == \
+        local_signatures(local).tobytes()
 
 
 # -- the command line --------------------------------------------------------------------------
@@ -217,7 +247,7 @@ def test_cli_writes_an_index_and_pairs_then_refuses_to_overwrite(tmp_path, email
     for v in [0, 5, 160, 500]:
         assert index.similar(v, 10) == local.similar(v, 10)
         assert index.similar(v, 10, exact=True) == local.similar(v, 10, exact=True)
-    assert index.neighbors(5) == local.neighbors(5)
+    assert index.adjacent(5) == local.adjacent(5)
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["pairs"]["threshold"] == 0.4 and "pairs/part-00000.parquet" in manifest["files"]
@@ -265,7 +295,7 @@ def test_streaming_keeps_groups_whole_and_band_slices_match_full_keys():
 
     v = np.sort(np.r_[np.zeros(50_000, np.int64), np.arange(1, 3000).repeat(3), np.full(20_000, 5000)])
     batches = [pa.RecordBatch.from_arrays([pa.array(v[i:i + 700])], ["v"]) for i in range(0, v.size, 700)]
-    out = list(S._whole_groups(iter(batches), lambda b: {"v": b.column("v").to_numpy()}, ["v"], 4096))
+    out = list(whole_groups(iter(batches), lambda b: {"v": b.column("v").to_numpy()}, ["v"], 4096))
     assert np.array_equal(np.concatenate([o["v"] for o in out]), v)
     assert all(a["v"][-1] != b["v"][0] for a, b in zip(out, out[1:]))
 
