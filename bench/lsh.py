@@ -23,6 +23,7 @@ the scheduler, not the code. Times are medians of ``--repeats`` runs (3; 1 with 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import itertools
 import json
@@ -214,7 +215,7 @@ def spark_phase(opts, work: Path) -> tuple[dict, Table, Table]:
 
     from graphkit.graph import Graph
     from graphkit.lsh.estimator import NeighbourhoodSignatures
-    from graphkit.lsh.export import export_index
+    from graphkit.build import build
     from graphkit.lsh.signatures import SignatureConfig, signature_frame
     from graphkit.session import get_session
 
@@ -263,8 +264,11 @@ def spark_phase(opts, work: Path) -> tuple[dict, Table, Table]:
         exports = []
         for r in range(opts.repeats):
             out = work / f"{name}-index-{r}"
-            est = NeighbourhoodSignatures(num_perm=NUM_PERM, bands=BANDS, neighbourhood=neighbourhood, seed=SEED)
-            exports.append(export_index(graph, out, est, extra_params={"input": str(path)}))
+            est = NeighbourhoodSignatures(num_perm=NUM_PERM, bands=BANDS, neighbourhood=neighbourhood, seed=SEED,
+                                          extra_params={"input": str(path)})
+            started = time.perf_counter()
+            build(graph, est, out, progress=False)
+            exports.append(dataclasses.replace(est.export_summary_, seconds=time.perf_counter() - started))
         est = NeighbourhoodSignatures(num_perm=NUM_PERM, bands=BANDS, neighbourhood=neighbourhood, seed=SEED).fit(graph)
         t = time.perf_counter()
         buckets = est.bucket_report()

@@ -1,6 +1,6 @@
-"""The LSH index artifact written from Spark: :func:`write_index` (the body of
-:meth:`NeighbourhoodSignatures.save <graphkit.lsh.estimator.NeighbourhoodSignatures.save>`) and
-:func:`export_index` (graph -> artifact through :func:`graphkit.build.build`).
+"""The LSH index artifact written from Spark: :func:`write_index`, the body of
+:meth:`NeighbourhoodSignatures.save <graphkit.lsh.estimator.NeighbourhoodSignatures.save>`
+(graph -> artifact is :func:`graphkit.build.build`, as for every capability).
 
 Importing this module does not import pyspark.
 """
@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from graphkit import _progress
-from graphkit._progress import Progress
 from graphkit.lsh import _kernels as K
-from graphkit.lsh.estimator import NeighbourhoodSignatures
 from graphkit.lsh.storage import save_index
 from graphkit.lsh.signatures import JACCARD, PAIR_A, PAIR_B, check_pairs_threshold
 
@@ -36,7 +34,7 @@ class ExportSummary:
     timings: dict = field(default_factory=dict)
 
 
-def write_index(estimator: NeighbourhoodSignatures, output: str | os.PathLike, *,
+def write_index(estimator: "NeighbourhoodSignatures", output: str | os.PathLike, *,
                 overwrite: bool = False) -> ExportSummary:
     """Write a fitted estimator's local index (and optional pairs) atomically: the body of
     :meth:`NeighbourhoodSignatures.save`.
@@ -127,34 +125,4 @@ def local_output(output: str | os.PathLike) -> str:
     return output.removeprefix("file://")
 
 
-def export_index(
-    graph,
-    output: str | os.PathLike,
-    estimator: NeighbourhoodSignatures | None = None,
-    *,
-    pairs_threshold: float | None = None,
-    overwrite: bool = False,
-    progress: Progress | bool | None = None,
-    extra_params: dict | None = None,
-) -> ExportSummary:
-    """Compute signatures with Spark and write the local index (and optional pairs) atomically:
-    :func:`graphkit.build.build` with ``estimator`` (default ``NeighbourhoodSignatures()``,
-    unfitted) given ``pairs_threshold`` and ``extra_params`` (see
-    :class:`NeighbourhoodSignatures`). Returns what :meth:`NeighbourhoodSignatures.save` wrote,
-    with ``seconds`` the whole run's wall time.
-
-    Raises
-    ------
-    OutputExistsError
-        ``output`` exists and ``overwrite`` is False (checked before any work).
-    """
-    from graphkit.build import build
-
-    started = time.perf_counter()
-    estimator = NeighbourhoodSignatures() if estimator is None else estimator
-    estimator.set_params(pairs_threshold=pairs_threshold, extra_params=extra_params)
-    build(graph, estimator, local_output(output), overwrite=overwrite, progress=progress)
-    return replace(estimator.export_summary_, seconds=time.perf_counter() - started)
-
-
-__all__ = ["ExportSummary", "export_index", "local_output", "write_index"]
+__all__ = ["ExportSummary", "local_output", "write_index"]

@@ -195,11 +195,10 @@ def test_parameters_are_validated_in_fit_before_spark_work(email_spark):
 
 def test_build_writes_the_index_through_save_and_close(spark, tmp_path):
     """graphkit.build.build(graph, NeighbourhoodSignatures(...), out) is the one write path: the
-    index (and pairs) it writes equal the local side's; export_index goes through it too."""
+    index (and pairs) it writes equal the local side's."""
     from graphkit.base import clone
     from graphkit.build import build
     from graphkit.datasets import planted_partition
-    from graphkit.lsh.export import export_index
 
     csr = planted_partition()[0]
     graph = Graph.from_csr(spark, csr)
@@ -214,9 +213,10 @@ def test_build_writes_the_index_through_save_and_close(spark, tmp_path):
     assert manifest["params"]["input"] == "planted" and manifest["params"]["built_by"] == "spark"
     assert manifest["pairs"]["count"] == est.export_summary_.pairs == len(pd.read_parquet(tmp_path / "idx" / "pairs"))
     assert est._broadcast is None and est._sorted_keys is None  # close() released the caches
-    summary = export_index(graph, tmp_path / "again", NeighbourhoodSignatures(num_perm=32), progress=False)
-    assert summary.pairs is None and local_signatures(LSHIndex.load(summary.path)).tobytes() == \
-        local_signatures(local).tobytes()
+    again = NeighbourhoodSignatures(num_perm=32)
+    build(graph, again, tmp_path / "again", progress=False)
+    assert again.export_summary_.pairs is None
+    assert local_signatures(LSHIndex.load(again.export_summary_.path)).tobytes() == local_signatures(local).tobytes()
 
 
 # -- the command line --------------------------------------------------------------------------
