@@ -39,7 +39,7 @@ def test_csr_round_trip(tmp_path):
 
 def test_failed_write_leaves_nothing_and_keeps_old(tmp_path):
     write(tmp_path / "a")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="job died"):
         with atomic_directory(tmp_path / "a", overwrite=True):
             raise RuntimeError("job died")
     assert open_artifact(tmp_path / "a", FORMAT, 1).array("values").sum() == 499500
