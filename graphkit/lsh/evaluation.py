@@ -237,7 +237,7 @@ def ppr_from_seeds(
 
 def ppr_transition(graph: CSRGraph) -> sp.csr_matrix:
     """Transpose of the row-stochastic transition matrix (weights respected)."""
-    from graphkit.ppr._kernels import transition_matrix
+    from graphkit.ppr.kernels import transition_matrix
 
     return transition_matrix(graph.indptr, graph.indices, graph.weights).T.tocsr()
 

@@ -2,16 +2,17 @@
 
 Local side (this package, no Spark):
 
-- :mod:`graphkit.ppr._kernels`: pure numpy/scipy kernels over CSR arrays, shared with the Spark
-  side (one implementation, two callers): alias tables, vectorised walkers, exact batched power
-  iteration, fingerprints and the vertex-centric decomposition.
+- :mod:`graphkit.ppr.kernels`: pure numpy/scipy kernels over CSR arrays, shared with the Spark
+  side (one implementation, two callers), one module per concern: sampling (alias tables,
+  walker randomness), walks and fingerprints, exact batched power iteration, the vertex-centric
+  decomposition, top-k rows.
 - :class:`PPRIndex`: fingerprints + graph as a memory-mapped artifact; millisecond top-k queries.
 - :mod:`graphkit.ppr.evaluation`: precision@k, RAG@k, L1 against exact PPR.
 
 Importing this package never imports pyspark.
 """
 
-from graphkit.ppr._kernels import (
+from graphkit.ppr.kernels import (
     DEFAULT_ALPHA,
     AliasTable,
     Fingerprints,

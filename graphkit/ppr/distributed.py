@@ -56,7 +56,8 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from graphkit import _progress
-from graphkit.ppr import _kernels as K
+from graphkit.base import check_positive_int
+from graphkit.ppr import kernels as K
 from graphkit.sparkio import Scratch
 
 # Vertex kinds, packed into the two low bits of a vertex reference (``id * 4 + kind``) so a walker
@@ -90,12 +91,12 @@ class WalkSettings:
 
     def validate(self) -> "WalkSettings":
         for name in ("block_size", "segment_length", "pipeline"):
-            K.check_positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name))
         for name in ("small_degree", "segments_per_vertex", "exact_steps"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.walkers_in_flight is not None:
-            K.check_positive_int("walkers_in_flight", self.walkers_in_flight)
+            check_positive_int("walkers_in_flight", self.walkers_in_flight)
         return self
 
 
@@ -120,7 +121,7 @@ def _alias_rows(weighted: bool):
     """mapInArrow function: rows ``(v, b, items, weights, *rest)`` ->
     ``(v, b, items, prob, alias, total, *rest)``.
 
-    All rows of an Arrow batch are one CSR for :func:`graphkit.ppr._kernels.alias_table`, so the
+    All rows of an Arrow batch are one CSR for :func:`graphkit.ppr.kernels.alias_table`, so the
     tables of thousands of vertices are built in a few vectorised numpy passes.
     """
 

@@ -1,6 +1,6 @@
 """The local PPR query side: a fingerprint index that answers top-k PPR queries in milliseconds.
 
-:class:`PPRIndex` is a thin class over the pure kernels in :mod:`graphkit.ppr._kernels`: ``fit``
+:class:`PPRIndex` is a thin class over the pure kernels in :mod:`graphkit.ppr.kernels`: ``fit``
 computes fingerprints (short-walk visit distributions of every vertex), ``query`` runs the
 vertex-centric decomposition. It is saved as a ``graphkit.ppr-index`` artifact (see
 :mod:`graphkit.artifacts`) and loads memory-mapped, without Spark.
@@ -8,7 +8,6 @@ vertex-centric decomposition. It is saved as a ``graphkit.ppr-index`` artifact (
 
 from __future__ import annotations
 
-import numbers
 import os
 import zlib
 from pathlib import Path
@@ -21,7 +20,8 @@ from graphkit.artifacts import ArtifactWriter, Checks, atomic_directory, open_ar
 from graphkit.csr import CSRGraph, IdMap
 from graphkit.errors import ArtifactError
 from graphkit.fingerprint import csr_fingerprint
-from graphkit.ppr._kernels import (
+from graphkit.base import check_number, check_positive_int
+from graphkit.ppr.kernels import (
     DEFAULT_ALPHA,
     DEFAULT_EPSILON,
     DEFAULT_FINGERPRINT_THRESHOLD,
@@ -29,9 +29,9 @@ from graphkit.ppr._kernels import (
     DEFAULT_STEPS,
     Fingerprints,
     SparseRows,
-    check_alpha,
-    check_nonnegative,
-    check_positive_int,
+    ALPHA_BOUNDS,
+    FRACTION_BOUNDS,
+    check_steps,
     fingerprints,
     fully_ppr_topk,
     seed_key,
@@ -154,11 +154,11 @@ class PPRIndex:
 
     def _validate_params(self) -> None:
         check_positive_int("walks", self.walks)
-        check_alpha(self.alpha)
+        check_number("alpha", self.alpha, **ALPHA_BOUNDS)
         seed_key(self.seed)
-        check_nonnegative("threshold", self.threshold)
-        _check_steps(self.steps)
-        check_nonnegative("epsilon", self.epsilon)
+        check_number("threshold", self.threshold, **FRACTION_BOUNDS)
+        check_steps(self.steps)
+        check_number("epsilon", self.epsilon, **FRACTION_BOUNDS)
 
     # -- building -----------------------------------------------------------------------------
     def fit(self, csr: CSRGraph, progress: Progress | bool | None = None) -> "PPRIndex":
@@ -384,8 +384,8 @@ class PPRIndex:
         return fully_ppr_topk(
             csr.indptr, csr.indices, csr.weights, self.fingerprints_, sources, k,
             alpha=self.alpha,
-            steps=self.steps if steps is None else _check_steps(steps),
-            epsilon=self.epsilon if epsilon is None else check_nonnegative("epsilon", epsilon),
+            steps=self.steps if steps is None else check_steps(steps),
+            epsilon=self.epsilon if epsilon is None else check_number("epsilon", epsilon, **FRACTION_BOUNDS),
             transition=self._transition_matrix(),
         )
 
@@ -425,8 +425,3 @@ class PPRIndex:
             result.append(list(zip(names, scores.tolist())))
         return result[0] if scalar else result
 
-
-def _check_steps(steps) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    return int(steps)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 
 from graphkit import cli
-from graphkit.ppr import _kernels as K
+from graphkit.base import check_number, check_positive_int
+from graphkit.ppr import kernels as K
 
 
 def _ppr_options(parser) -> None:
@@ -35,10 +36,10 @@ def register(sub) -> None:
 
 
 def _validate(args) -> None:
-    K.check_alpha(args.alpha)
-    K.check_positive_int("walks", args.walks)
+    check_number("alpha", args.alpha, **K.ALPHA_BOUNDS)
+    check_positive_int("walks", args.walks)
     if hasattr(args, "top_k"):
-        K.check_positive_int("top_k", args.top_k)
+        check_positive_int("top_k", args.top_k)
 
 
 def run_ppr(args) -> int:

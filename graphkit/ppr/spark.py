@@ -4,10 +4,10 @@ Pipeline (PowerWalk's offline/online split, run for all sources):
 
 1. **Fingerprints** of every vertex, computed in Spark tasks: each task walks from its share of
    the vertices over the broadcast CSR with the vectorised numpy walker
-   (:func:`graphkit.ppr._kernels.fingerprints`; alias tables make weighted steps O(1)). Rows
+   (:func:`graphkit.ppr.kernels.fingerprints`; alias tables make weighted steps O(1)). Rows
    depend only on ``(seed, vertex)``, so any partitioning gives the same bytes.
 2. **Decomposition** for every source, again in tasks over the broadcast CSR and fingerprints
-   (:func:`graphkit.ppr._kernels.fully_ppr_topk`): ``steps`` exact propagation steps, then the
+   (:func:`graphkit.ppr.kernels.fully_ppr_topk`): ``steps`` exact propagation steps, then the
    fingerprints of the frontier. Batches of sources share sparse products.
 
 This "fast path" needs the CSR and the fingerprints to fit in one task's memory: 16 bytes per
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphkit import _progress
-from graphkit.base import Estimator
-from graphkit.ppr import _kernels as K
+from graphkit.base import Estimator, check_number, check_positive_int
+from graphkit.ppr import kernels as K
 from graphkit.ppr.distributed import WalkSettings, distributed_ppr_topk
 from graphkit.sparkio import Scratch, map_vertex_batches
 
@@ -84,12 +84,12 @@ class FullyPersonalizedPageRank(Estimator):
     walk_settings: WalkSettings = field(default_factory=WalkSettings)
 
     def _validate(self) -> None:
-        K.check_alpha(self.alpha)
-        K.check_positive_int("walks", self.walks)
-        K.check_positive_int("top_k", self.top_k)
-        K.check_positive_int("steps", self.steps)
-        K.check_nonnegative("epsilon", self.epsilon)
-        K.check_nonnegative("threshold", self.threshold)
+        check_number("alpha", self.alpha, **K.ALPHA_BOUNDS)
+        check_positive_int("walks", self.walks)
+        check_positive_int("top_k", self.top_k)
+        check_positive_int("steps", self.steps)
+        check_number("epsilon", self.epsilon, **K.FRACTION_BOUNDS)
+        check_number("threshold", self.threshold, **K.FRACTION_BOUNDS)
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         self.walk_settings.validate()
@@ -238,7 +238,7 @@ def _task_transition(csr_broadcast):
 def spark_fingerprints(spark, csr, *, walks, alpha, seed, threshold, csr_broadcast=None) -> K.Fingerprints:
     """Fingerprints of every vertex computed in Spark tasks over a broadcast CSR.
 
-    Byte-identical to :func:`graphkit.ppr._kernels.fingerprints` on one machine (rows depend
+    Byte-identical to :func:`graphkit.ppr.kernels.fingerprints` on one machine (rows depend
     only on the seed and the vertex).
     """
     csr_b = csr_broadcast or spark.sparkContext.broadcast((csr.indptr, csr.indices, csr.weights))
@@ -310,7 +310,7 @@ def graphframes_ppr(graph, sources, *, alpha: float = K.DEFAULT_ALPHA, tol: floa
     """
     from graphkit import _jvm
 
-    alpha = K.check_alpha(alpha)
+    alpha = check_number("alpha", alpha, **K.ALPHA_BOUNDS)
     sources = K.check_sources(sources, graph.num_vertices)
     iterations = max_iter or K.exact_iterations(alpha, tol)
     frame = _jvm.make_graphframe(graph.spark, graph.vertices, graph.symmetric_edges())

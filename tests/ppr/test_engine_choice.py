@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graphkit import io
-from graphkit.ppr import _kernels as K
+from graphkit.ppr import kernels as K
 from graphkit.ppr.spark import FullyPersonalizedPageRank
 from tests.conftest import dataset
 
