@@ -9,6 +9,7 @@ vertex-centric decomposition. It is saved as a ``graphkit.ppr-index`` artifact (
 from __future__ import annotations
 
 import os
+import sys
 import zlib
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from graphkit.artifacts import ArtifactWriter, Checks, atomic_directory, open_ar
 from graphkit.csr import CSRGraph, IdMap
 from graphkit.errors import ArtifactError
 from graphkit.fingerprint import csr_fingerprint
-from graphkit.base import check_number, check_positive_int
+from graphkit.base import Estimator, check_number, check_positive_int, check_seed
 from graphkit.ppr.kernels import (
     DEFAULT_ALPHA,
     DEFAULT_EPSILON,
@@ -34,7 +35,6 @@ from graphkit.ppr.kernels import (
     check_steps,
     fingerprints,
     fully_ppr_topk,
-    seed_key,
     transition_matrix,
 )
 
@@ -42,6 +42,8 @@ __all__ = ["FORMAT", "VERSION", "PPRIndex", "graph_fingerprint"]
 
 FORMAT = "graphkit.ppr-index"
 VERSION = (1, 1)  # 1.1: manifest records the input graph's fingerprint
+#: The parameters a manifest records, in their written order.
+_MANIFEST_PARAMS = ("walks", "alpha", "seed", "threshold", "steps", "epsilon")
 
 
 def _crc(array: np.ndarray, dtype) -> int:
@@ -79,7 +81,7 @@ def graph_fingerprint(csr: CSRGraph) -> dict:
     }
 
 
-class PPRIndex:
+class PPRIndex(Estimator):
     """Personalized PageRank index: fingerprints of every vertex plus the graph.
 
     Parameters
@@ -138,57 +140,53 @@ class PPRIndex:
         self.steps = steps
         self.epsilon = epsilon
 
-    def get_params(self) -> dict:
-        return {
-            "walks": self.walks,
-            "alpha": self.alpha,
-            "seed": self.seed,
-            "threshold": self.threshold,
-            "steps": self.steps,
-            "epsilon": self.epsilon,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"PPRIndex({args})"
-
-    def _validate_params(self) -> None:
+    def _validate(self) -> None:
         check_positive_int("walks", self.walks)
         check_number("alpha", self.alpha, **ALPHA_BOUNDS)
-        seed_key(self.seed)
+        check_seed(self.seed)
         check_number("threshold", self.threshold, **FRACTION_BOUNDS)
         check_steps(self.steps)
         check_number("epsilon", self.epsilon, **FRACTION_BOUNDS)
 
     # -- building -----------------------------------------------------------------------------
-    def fit(self, csr: CSRGraph, progress: Progress | bool | None = None) -> "PPRIndex":
-        """Compute the fingerprints of every vertex of ``csr``.
+    def fit(self, graph, progress: Progress | bool | None = None) -> "PPRIndex":
+        """Compute the fingerprints of every vertex of ``graph``.
 
         Parameters
         ----------
-        csr : CSRGraph
+        graph : graphkit.Graph or CSRGraph
+            A Spark graph: collected to a CSR on the driver, fingerprints computed in Spark tasks
+            (:func:`graphkit.ppr.spark.spark_fingerprints`). A :class:`CSRGraph`: computed here,
+            without Spark. Both give the same bytes for the same parameters.
         progress : callable, None or False, optional
             ``progress(stage, done, total)`` for long stages (see :mod:`graphkit._progress`);
             default: log lines to the ``graphkit`` logger; ``False``: silent.
-            Reports the stage ``"fingerprints"`` with vertices done / in all after each chunk.
+            On a CSRGraph, reports the stage ``"fingerprints"`` with vertices done / in all
+            after each chunk.
 
         Returns
         -------
         self
         """
-        if not isinstance(csr, CSRGraph):
-            raise TypeError(f"PPRIndex.fit expects a CSRGraph, got {type(csr).__name__}")
         self._validate_params()
         report = _progress.reporter(progress)
-        self.fingerprints_ = fingerprints(
-            csr.indptr, csr.indices, csr.weights,
-            walks=self.walks, alpha=self.alpha, seed=self.seed, threshold=self.threshold,
-            progress=lambda done, total: report("fingerprints", done, total),  # the kernel counts vertices
-        )
-        self.csr_ = csr
-        self.input_fingerprint_ = graph_fingerprint(csr)
-        self.graph_fingerprint = csr_fingerprint(csr)
-        self._reset_caches()
+        if isinstance(graph, CSRGraph):
+            csr = graph
+            fp = fingerprints(
+                csr.indptr, csr.indices, csr.weights,
+                walks=self.walks, alpha=self.alpha, seed=self.seed, threshold=self.threshold,
+                progress=lambda done, total: report("fingerprints", done, total),  # the kernel counts vertices
+            )
+        elif _is_spark_graph(graph):
+            from graphkit.ppr.spark import spark_fingerprints  # Spark only on this path
+
+            csr = graph.to_csr()
+            report(f"fingerprints: {self.walks} walks from each of {csr.num_vertices:,} vertices")
+            fp = spark_fingerprints(graph.spark, csr, walks=self.walks, alpha=self.alpha, seed=self.seed,
+                                    threshold=self.threshold)
+        else:
+            raise TypeError(f"PPRIndex.fit expects a graphkit.Graph or a CSRGraph, got {type(graph).__name__}")
+        self._set_fitted(csr, fp)
         return self
 
     @classmethod
@@ -225,27 +223,28 @@ class PPRIndex:
                 f"fingerprints have {fp.indptr.shape[0] - 1} rows and {fp.indices.shape[0]} entries; "
                 f"the graph has {n} vertices"
             )
-        index.fingerprints_ = Fingerprints(
+        index._set_fitted(csr, fp)
+        return index
+
+    def _set_fitted(self, csr: CSRGraph, fp: Fingerprints) -> None:
+        """The fitted state from a graph and its fingerprints (stored dtypes: int64 indptr, int32
+        targets, float32 values and masses; arrays already in them are not copied)."""
+        self.fingerprints_ = Fingerprints(
             fp.indptr.astype(np.int64, copy=False), fp.indices.astype(np.int32, copy=False),
             fp.values.astype(np.float32, copy=False), fp.mass.astype(np.float32, copy=False),
         )
-        index.csr_ = csr
-        index.input_fingerprint_ = graph_fingerprint(csr)
-        index.graph_fingerprint = csr_fingerprint(csr)
-        index._reset_caches()
-        return index
+        self.csr_ = csr
+        self.input_fingerprint_ = graph_fingerprint(csr)
+        self.graph_fingerprint = csr_fingerprint(csr)
+        self._reset_caches()
 
     def _reset_caches(self) -> None:
         self._idmap = None
         self._transition = None
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "fingerprints_"):
-            raise RuntimeError("this PPRIndex is not fitted yet: call fit(csr) or PPRIndex.load(path)")
-
     @property
     def num_vertices(self) -> int:
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         return self.csr_.num_vertices
 
     # -- persistence --------------------------------------------------------------------------
@@ -262,9 +261,9 @@ class PPRIndex:
         -------
         Path
         """
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         fp = self.fingerprints_
-        params = {**self.get_params(), "directed": bool(self.csr_.directed)}
+        params = {**{k: getattr(self, k) for k in _MANIFEST_PARAMS}, "directed": bool(self.csr_.directed)}
         with atomic_directory(path, overwrite=overwrite) as tmp:
             writer = ArtifactWriter(tmp, FORMAT, VERSION, params=params, graph=self.graph_fingerprint,
                                     seed=self.seed)
@@ -305,7 +304,7 @@ class PPRIndex:
             directed = params.pop("directed")
             if not isinstance(directed, bool):
                 raise TypeError(f"directed is {directed!r}")
-            index = cls(**{k: params[k] for k in ("walks", "alpha", "seed", "threshold", "steps", "epsilon")})
+            index = cls(**{k: params[k] for k in _MANIFEST_PARAMS})
             index._validate_params()
             input_fp = art.manifest["input_fingerprint"]
             if not isinstance(input_fp, dict):
@@ -344,7 +343,7 @@ class PPRIndex:
 
     def check_graph(self, csr: CSRGraph) -> None:
         """Raise :class:`~graphkit.errors.ArtifactError` unless the index was built for ``csr``."""
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         mine, theirs = self.input_fingerprint_, graph_fingerprint(csr)
         if mine != theirs:
             raise ArtifactError(
@@ -379,7 +378,7 @@ class PPRIndex:
         SparseRows
             Row ``i``: up to ``k`` (target, score) of ``sources[i]``, best first.
         """
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         csr = self.csr_
         return fully_ppr_topk(
             csr.indptr, csr.indices, csr.weights, self.fingerprints_, sources, k,
@@ -412,7 +411,7 @@ class PPRIndex:
         UnknownVertexError
             An id that is not in the graph.
         """
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         k = check_positive_int("k", k)
         scalar = np.ndim(ids) == 0
         dense = self._id_map().index_of([ids] if scalar else list(ids))
@@ -425,3 +424,9 @@ class PPRIndex:
             result.append(list(zip(names, scores.tolist())))
         return result[0] if scalar else result
 
+
+def _is_spark_graph(graph) -> bool:
+    """Whether ``graph`` is a :class:`graphkit.Graph`, without importing :mod:`graphkit.graph`
+    (and so pyspark): if that module is not loaded, no such graph exists."""
+    module = sys.modules.get("graphkit.graph")
+    return module is not None and isinstance(graph, module.Graph)

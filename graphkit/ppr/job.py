@@ -5,8 +5,6 @@ Importing this module does not import pyspark; the handlers do.
 
 from __future__ import annotations
 
-import time
-
 from graphkit import cli
 from graphkit.base import check_number, check_positive_int
 from graphkit.ppr import kernels as K
@@ -55,20 +53,10 @@ def run_ppr(args) -> int:
 
 
 def run_ppr_index(args) -> int:
-    from graphkit.artifacts import check_output_path
     from graphkit.ppr import PPRIndex
-    from graphkit.ppr.spark import spark_fingerprints
 
-    _validate(args)
-    check_output_path(args.output, args.overwrite)
-    graph = cli.open_graph(args, "graphkit-ppr-index")
-    started = time.perf_counter()
-    csr = graph.to_csr()
-    cli.progress(f"fingerprints: {args.walks} walks from each of {csr.num_vertices:,} vertices")
-    fp = spark_fingerprints(graph.spark, csr, walks=args.walks, alpha=args.alpha, seed=args.seed,
-                            threshold=K.DEFAULT_FINGERPRINT_THRESHOLD)
-    index = PPRIndex.from_fingerprints(csr, fp, walks=args.walks, alpha=args.alpha, seed=args.seed)
-    path = index.save(args.output, overwrite=args.overwrite)
-    print(f"ppr-index: {csr.num_vertices:,} vertices, {int(fp.indptr[-1]):,} fingerprint entries -> {path} "
-          f"[{time.perf_counter() - started:.1f} s]")
+    index = PPRIndex(walks=args.walks, alpha=args.alpha, seed=args.seed)
+    graph, path, seconds = cli.build_command(args, index, "graphkit-ppr-index")
+    print(f"ppr-index: {index.num_vertices:,} vertices, {int(index.fingerprints_.indptr[-1]):,} fingerprint entries "
+          f"-> {path} [{seconds:.1f} s]")
     return 0

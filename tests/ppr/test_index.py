@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from graphkit.base import NotFittedError
 from graphkit.csr import CSRGraph
 from graphkit.errors import ArtifactError, OutputExistsError, UnknownVertexError
 from graphkit.io import load_csr
@@ -88,8 +89,23 @@ def test_bad_parameters_rejected_at_fit(params, name):
 def test_fit_needs_a_csr_graph_and_queries_need_fit():
     with pytest.raises(TypeError, match="CSRGraph"):
         PPRIndex().fit(np.zeros((3, 3)))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         PPRIndex().query(1)
+    with pytest.raises(NotFittedError):
+        PPRIndex().save("never-written")
+
+
+def test_estimator_contract():
+    clone = pytest.importorskip("sklearn.base").clone
+    index = PPRIndex(walks=300, seed=4)
+    assert index.get_params() == {"walks": 300, "alpha": 0.15, "seed": 4, "threshold": 3e-4, "steps": 2,
+                                  "epsilon": 1e-5}
+    assert repr(index) == "PPRIndex(seed=4, walks=300)"
+    copy = clone(index)
+    assert copy is not index and copy.get_params() == index.get_params()
+    assert index.set_params(walks=200) is index and index.walks == 200
+    fitted = PPRIndex(walks=200, seed=4).fit(tiny_weighted(), progress=False)
+    assert not hasattr(clone(fitted), "fingerprints_")
 
 
 def test_save_load_round_trip(tmp_path, email, email_index):

@@ -36,6 +36,15 @@ def test_fully_ppr_equals_local_kernels_and_is_accurate(email):
     assert result.groupby("src").size().max() <= 10 and result["src"].nunique() == csr.num_vertices
 
 
+def test_ppr_index_fits_from_a_spark_graph_like_from_its_csr(email):
+    spark_built = PPRIndex(walks=500, seed=3).fit(email, progress=False)
+    local = PPRIndex(walks=500, seed=3).fit(email.to_csr(), progress=False)
+    for a, b in zip(spark_built.fingerprints_, local.fingerprints_):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert spark_built.graph_fingerprint == local.graph_fingerprint == email.fingerprint()
+    assert spark_built.input_fingerprint_ == local.input_fingerprint_
+
+
 def test_bad_parameters(email):
     for kwargs in ({"alpha": 1.5}, {"walks": 0}, {"top_k": 0}, {"engine": "gpu"}):
         with pytest.raises(ValueError):
