@@ -30,7 +30,7 @@ from graphkit.ppr.kernels import (
     transition_matrix,
 )
 from graphkit.ppr.evaluation import evaluate, l1_error, precision_at_k, rag_at_k, stratified_sources
-from graphkit.ppr.index import PPRIndex, graph_fingerprint
+from graphkit.ppr.index import PPRIndex
 from graphkit.ppr.topk import TopK, load_topk
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "exact_ppr",
     "fingerprints",
     "fully_ppr_topk",
-    "graph_fingerprint",
     "l1_error",
     "merge_fingerprints",
     "monte_carlo_ppr",

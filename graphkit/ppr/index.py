@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from graphkit._progress import Progress
 from graphkit.artifacts import ArtifactWriter, Checks, atomic_directory, open_artifact
 from graphkit.csr import CSRGraph, IdMap
 from graphkit.errors import ArtifactError
-from graphkit.fingerprint import csr_fingerprint
+from graphkit.fingerprint import csr_checksums, csr_fingerprint
 from graphkit.base import Estimator, check_number, check_positive_int, check_seed
 from graphkit.ppr.kernels import (
     DEFAULT_ALPHA,
@@ -38,47 +37,12 @@ from graphkit.ppr.kernels import (
     transition_matrix,
 )
 
-__all__ = ["FORMAT", "VERSION", "PPRIndex", "graph_fingerprint"]
+__all__ = ["FORMAT", "VERSION", "PPRIndex"]
 
 FORMAT = "graphkit.ppr-index"
 VERSION = (1, 1)  # 1.1: manifest records the input graph's fingerprint
 #: The parameters a manifest records, in their written order.
 _MANIFEST_PARAMS = ("walks", "alpha", "seed", "threshold", "steps", "epsilon")
-
-
-def _crc(array: np.ndarray, dtype) -> int:
-    # A canonical little-endian dtype, so int32 and int64 copies of one graph hash alike.
-    return zlib.crc32(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")))
-
-
-def graph_fingerprint(csr: CSRGraph) -> dict:
-    """Identity of a graph for checking that an index belongs to it.
-
-    Parameters
-    ----------
-    csr : CSRGraph
-
-    Returns
-    -------
-    dict
-        ``num_vertices``, ``num_edges``, ``directed``, ``weighted`` and CRC-32s of ``indptr``,
-        ``indices`` (as int64), ``weights`` (float64, or None) and the user ids.
-    """
-    ids = np.asarray(csr.ids)
-    if ids.dtype.kind in "iu":
-        ids_crc = _crc(ids, np.int64)
-    else:
-        ids_crc = zlib.crc32("\n".join(map(str, ids.tolist())).encode("utf-8"))
-    return {
-        "num_vertices": csr.num_vertices,
-        "num_edges": csr.num_edges,
-        "directed": bool(csr.directed),
-        "weighted": csr.weights is not None,
-        "indptr_crc32": _crc(csr.indptr, np.int64),
-        "indices_crc32": _crc(csr.indices, np.int64),
-        "weights_crc32": None if csr.weights is None else _crc(csr.weights, np.float64),
-        "ids_crc32": ids_crc,
-    }
 
 
 class PPRIndex(Estimator):
@@ -106,11 +70,12 @@ class PPRIndex(Estimator):
         The graph (memory-mapped after :meth:`load`).
     fingerprints_ : Fingerprints
     input_fingerprint_ : dict
-        :func:`graph_fingerprint` of the graph the index was built for (CRC-32s of its arrays).
+        :func:`graphkit.fingerprint.csr_checksums` of the stored CSR (CRC-32s of its arrays): the
+        manifest's ``input_fingerprint`` record, kept for format 1.x readers; not an identity.
     graph_fingerprint : dict or None
         The order-independent fingerprint of the input graph (:mod:`graphkit.fingerprint`,
         equal to :meth:`graphkit.Graph.fingerprint`) that every artifact records; None for an
-        index saved by format 1.0.
+        index saved by format 1.0 (:meth:`check_graph` then fingerprints the stored graph).
 
     Examples
     --------
@@ -234,7 +199,7 @@ class PPRIndex(Estimator):
             fp.values.astype(np.float32, copy=False), fp.mass.astype(np.float32, copy=False),
         )
         self.csr_ = csr
-        self.input_fingerprint_ = graph_fingerprint(csr)
+        self.input_fingerprint_ = csr_checksums(csr)
         self.graph_fingerprint = csr_fingerprint(csr)
         self._reset_caches()
 
@@ -342,10 +307,15 @@ class PPRIndex(Estimator):
         return index
 
     def check_graph(self, csr: CSRGraph) -> None:
-        """Raise :class:`~graphkit.errors.ArtifactError` unless the index was built for ``csr``."""
+        """Raise :class:`~graphkit.errors.ArtifactError` unless the index was built for ``csr``.
+
+        Compares :func:`graphkit.fingerprint.csr_fingerprint` records, the one graph identity
+        every artifact uses (for a format-1.0 index, which records none, that of its stored graph).
+        """
         self._check_fitted("fingerprints_")
-        mine, theirs = self.input_fingerprint_, graph_fingerprint(csr)
-        if mine != theirs:
+        mine = self.graph_fingerprint or csr_fingerprint(self.csr_)
+        theirs = csr_fingerprint(csr)
+        if mine.get("fingerprint") != theirs["fingerprint"]:
             raise ArtifactError(
                 "index built for another graph "
                 f"(index: {mine.get('num_vertices')} vertices, {mine.get('num_edges')} edges; "
