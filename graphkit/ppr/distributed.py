@@ -55,7 +55,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from graphkit import _progress
+from graphkit import _jvm, _progress
 from graphkit.base import check_positive_int
 from graphkit.ppr import kernels as K
 from graphkit.sparkio import Scratch
@@ -321,12 +321,10 @@ def walkers_in_flight(spark, walks: int, settings: WalkSettings) -> int:
         return max(walks, settings.walkers_in_flight)
     sc = spark.sparkContext
     conf = sc.getConf()
-    to_bytes = sc._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
     if sc.master.startswith("local"):
-        memory = to_bytes(conf.get("spark.driver.memory", "1g"))
+        memory = _jvm.byte_size(spark, conf.get("spark.driver.memory", "1g"))
     else:
-        executors = max(1, sc._jsc.sc().getExecutorMemoryStatus().size() - 1)
-        memory = executors * to_bytes(conf.get("spark.executor.memory", "1g"))
+        memory = _jvm.executor_count(sc) * _jvm.byte_size(spark, conf.get("spark.executor.memory", "1g"))
     return max(walks, int(memory // 4 // _WALKER_BYTES))
 
 

@@ -93,3 +93,17 @@ def test_graphframes_peer_matches_exact_ppr(spark):
         assert dense.argmax() == exact[row].argmax()
 
 
+
+
+def test_walker_memory_helpers_agree_with_the_jvm(spark):
+    """graphkit._jvm.byte_size (JVM) and its pure-Python fallback read sizes alike; the executor
+    count is at least one."""
+    from graphkit import _jvm
+    from graphkit.ppr.distributed import WalkSettings, walkers_in_flight
+
+    for text in ("1g", "512m", "1024", "4GB", "2k", "3t", "0"):
+        assert _jvm.byte_size(spark, text) == _jvm.parse_byte_size(text)
+    with pytest.raises(ValueError):
+        _jvm.parse_byte_size("1.5g")
+    assert _jvm.executor_count(spark.sparkContext) >= 1
+    assert walkers_in_flight(spark, 10, WalkSettings()) >= 10
