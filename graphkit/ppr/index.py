@@ -17,20 +17,20 @@ import numpy as np
 from graphkit import _progress
 from graphkit._progress import Progress
 from graphkit.artifacts import ArtifactWriter, Checks, atomic_directory, open_artifact
+from graphkit.base import Estimator, check_number, check_positive_int, check_seed
 from graphkit.csr import CSRGraph, IdMap
 from graphkit.errors import ArtifactError
 from graphkit.fingerprint import csr_checksums, csr_fingerprint
-from graphkit.base import Estimator, check_number, check_positive_int, check_seed
 from graphkit.ppr.kernels import (
+    ALPHA_BOUNDS,
     DEFAULT_ALPHA,
     DEFAULT_EPSILON,
     DEFAULT_FINGERPRINT_THRESHOLD,
     DEFAULT_FINGERPRINT_WALKS,
     DEFAULT_STEPS,
+    FRACTION_BOUNDS,
     Fingerprints,
     SparseRows,
-    ALPHA_BOUNDS,
-    FRACTION_BOUNDS,
     check_steps,
     fingerprints,
     fully_ppr_topk,
@@ -41,7 +41,7 @@ __all__ = ["FORMAT", "VERSION", "PPRIndex"]
 
 FORMAT = "graphkit.ppr-index"
 VERSION = (1, 1)  # 1.1: manifest records the input graph's fingerprint
-#: The parameters a manifest records, in their written order.
+#: The constructor parameters a manifest records (``params``, besides ``directed``).
 _MANIFEST_PARAMS = ("walks", "alpha", "seed", "threshold", "steps", "epsilon")
 
 
