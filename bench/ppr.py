@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from harness import Table, percentile, report, timed  # noqa: E402
 from ppr_kernels import DATASETS, GRAPHS, Timer, exact_for, timed_queries  # noqa: E402
 
-from graphkit.ppr import _kernels as K  # noqa: E402
+from graphkit.ppr import kernels as K  # noqa: E402
 from graphkit.ppr.evaluation import evaluate, stratified_sources  # noqa: E402
 
 NAMES = {"astro": "ca-AstroPh", "slashdot": "soc-Slashdot0902", "dblp": "com-DBLP"}

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graphkit.io import load_csr  # noqa: E402
-from graphkit.ppr import _kernels as K  # noqa: E402
+from graphkit.ppr import kernels as K  # noqa: E402
 from graphkit.ppr.evaluation import evaluate, stratified_sources  # noqa: E402
 from graphkit.ppr.index import PPRIndex  # noqa: E402
 

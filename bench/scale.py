@@ -123,7 +123,7 @@ def run_job(args: list[str], scratch: Path, timeout: float) -> dict:
 def ppr_quality(csr, output: Path, command: str, sources: np.ndarray, exact: np.ndarray) -> str:
     import pandas as pd
 
-    from graphkit.ppr import _kernels as K
+    from graphkit.ppr import kernels as K
     from graphkit.ppr.evaluation import evaluate
 
     if command == "ppr":
@@ -185,7 +185,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from graphkit import io
     from graphkit.datasets import rmat_edges, write_parquet_edges
-    from graphkit.ppr import _kernels as K
+    from graphkit.ppr import kernels as K
     from graphkit.ppr.evaluation import stratified_sources
 
     jobs = [j for j in args.jobs.split(",") if j]

@@ -118,6 +118,54 @@ def jvm_graphframes_version(spark) -> str | None:
     return cls.getPackage().getImplementationVersion()
 
 
+
+# -- Spark sizes and executors: the private PySpark attributes graphkit reads, behind names --------
+#: Binary multipliers of Spark's byte-size suffixes (``JavaUtils.byteStringAsBytes``).
+_BYTE_SUFFIXES = {"b": 0, "k": 10, "kb": 10, "m": 20, "mb": 20, "g": 30, "gb": 30, "t": 40, "tb": 40,
+                  "p": 50, "pb": 50}
+
+
+def parse_byte_size(text: str) -> int:
+    """Bytes in a Spark size string (``"512m"``, ``"4g"``, ``"1024"``: no suffix means bytes),
+    parsed in Python by the rules of Spark's ``JavaUtils.byteStringAsBytes``.
+
+    Raises
+    ------
+    ValueError
+        Not an integer with an optional suffix b, k(b), m(b), g(b), t(b) or p(b) (fractions are
+        refused, as Spark refuses them).
+    """
+    import re
+
+    match = re.fullmatch(r"(-?[0-9]+)([a-z]+)?", str(text).strip().lower())
+    if match is None or (match.group(2) or "b") not in _BYTE_SUFFIXES:
+        raise ValueError(f"not a Spark byte size (e.g. 512m, 4g): {text!r}")
+    return int(match.group(1)) << _BYTE_SUFFIXES[match.group(2) or "b"]
+
+
+def byte_size(spark, text: str) -> int:
+    """Bytes in a Spark size string, as the JVM reads it (``JavaUtils.byteStringAsBytes``);
+    :func:`parse_byte_size` where there is no JVM gateway (Spark Connect)."""
+    try:
+        to_bytes = spark.sparkContext._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
+    except Exception:  # no Py4J gateway
+        return parse_byte_size(text)
+    return int(to_bytes(text))
+
+
+def executor_count(sc) -> int:
+    """Executors registered with the driver, the driver not counted (at least 1).
+
+    Read from ``SparkContext.getExecutorMemoryStatus`` through the JVM gateway; without one,
+    estimated from public settings: ``defaultParallelism / spark.executor.cores``.
+    """
+    try:
+        status = sc._jsc.sc().getExecutorMemoryStatus()
+    except Exception:  # no Py4J gateway
+        cores = int(sc.getConf().get("spark.executor.cores", "1") or 1)
+        return max(1, sc.defaultParallelism // max(1, cores))
+    return max(1, status.size() - 1)
+
 def graphframes_available(spark) -> bool:
     """True when the running JVM can load GraphFrames' classes."""
     from py4j.java_gateway import JavaClass

@@ -25,6 +25,7 @@ This module never imports pyspark except inside :func:`spark_fingerprint`.
 from __future__ import annotations
 
 import hashlib
+import zlib
 
 import numpy as np
 
@@ -209,6 +210,44 @@ def csr_fingerprint(csr) -> dict:
         num_vertices=n, num_edges=src.shape[0], directed=csr.directed, weighted=csr.weights is not None,
         edges=_halves(edge_hashes(src, dst, weight)), vertices=_halves(vertex_hashes(csr.ids)),
     )
+
+
+def csr_checksums(csr) -> dict:
+    """CRC-32s of a CSR graph's arrays: the ``input_fingerprint`` record of a ``graphkit.ppr-index``
+    manifest (format 1.x readers require it and compare it), *not* a graph identity (it depends
+    on the order of each row's neighbours; :func:`csr_fingerprint` is the identity).
+
+    Parameters
+    ----------
+    csr : CSRGraph
+
+    Returns
+    -------
+    dict
+        ``num_vertices``, ``num_edges`` (stored, an undirected edge twice), ``directed``,
+        ``weighted`` and CRC-32s of ``indptr``, ``indices`` (as int64), ``weights`` (float64, or
+        None) and the user ids (little-endian int64, or the UTF-8 of the ids joined by newlines).
+    """
+    ids = np.asarray(csr.ids)
+    if ids.dtype.kind in "iu":
+        ids_crc = _crc(ids, np.int64)
+    else:
+        ids_crc = zlib.crc32("\n".join(map(str, ids.tolist())).encode("utf-8"))
+    return {
+        "num_vertices": csr.num_vertices,
+        "num_edges": csr.num_edges,
+        "directed": bool(csr.directed),
+        "weighted": csr.weights is not None,
+        "indptr_crc32": _crc(csr.indptr, np.int64),
+        "indices_crc32": _crc(csr.indices, np.int64),
+        "weights_crc32": None if csr.weights is None else _crc(csr.weights, np.float64),
+        "ids_crc32": ids_crc,
+    }
+
+
+def _crc(array: np.ndarray, dtype) -> int:
+    # A canonical little-endian dtype, so int32 and int64 copies of one graph checksum alike.
+    return zlib.crc32(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")))
 
 
 def spark_fingerprint(vertices, edges, *, directed: bool, weighted: bool) -> dict:

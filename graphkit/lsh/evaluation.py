@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from graphkit.csr import CSRGraph
 from graphkit.lsh.community import community
 from graphkit.lsh.index import LSHIndex, neighbourhood_csr
+from graphkit.ppr import DEFAULT_ALPHA, transition_matrix
 
 
 # -- exact Jaccard --------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def recovery_curve(ranked, community_members, seeds, max_size: int | None = None
 def ppr_from_seeds(
     graph: CSRGraph,
     seeds,
-    alpha: float = 0.15,
+    alpha: float = DEFAULT_ALPHA,
     iterations: int = 30,
     transition: sp.csr_matrix | None = None,
 ) -> np.ndarray:
@@ -207,6 +208,11 @@ def ppr_from_seeds(
     ``p <- alpha * s + (1 - alpha) * P^T p`` with ``P`` the row-normalised adjacency;
     the mass of dangling vertices also returns to the seeds. ``iterations=30`` leaves an
     error below ``0.85**30``, about 0.8 %, plenty for ranking.
+
+    Not :func:`graphkit.ppr.exact_ppr`, on purpose: that restarts at one source and iterates to a
+    tolerance, while this baseline restarts uniformly at a seed *set* (the dangling mass returns
+    to all seeds) for a fixed number of iterations, and its published recovery figures depend on
+    both.
 
     Parameters
     ----------
@@ -237,12 +243,10 @@ def ppr_from_seeds(
 
 def ppr_transition(graph: CSRGraph) -> sp.csr_matrix:
     """Transpose of the row-stochastic transition matrix (weights respected)."""
-    from graphkit.ppr._kernels import transition_matrix
-
     return transition_matrix(graph.indptr, graph.indices, graph.weights).T.tocsr()
 
 
-def ppr_ranking(graph: CSRGraph, seeds, size: int, alpha: float = 0.15, transition=None) -> list:
+def ppr_ranking(graph: CSRGraph, seeds, size: int, alpha: float = DEFAULT_ALPHA, transition=None) -> list:
     """User ids of the ``size`` highest-PPR vertices, seeds excluded (the baseline)."""
     scores = ppr_from_seeds(graph, seeds, alpha=alpha, transition=transition)
     seed_dense = graph.index_of(list(seeds))

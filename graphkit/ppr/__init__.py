@@ -2,16 +2,17 @@
 
 Local side (this package, no Spark):
 
-- :mod:`graphkit.ppr._kernels`: pure numpy/scipy kernels over CSR arrays, shared with the Spark
-  side (one implementation, two callers): alias tables, vectorised walkers, exact batched power
-  iteration, fingerprints and the vertex-centric decomposition.
+- :mod:`graphkit.ppr.kernels`: pure numpy/scipy kernels over CSR arrays, shared with the Spark
+  side (one implementation, two callers), one module per concern: sampling (alias tables,
+  walker randomness), walks and fingerprints, exact batched power iteration, the vertex-centric
+  decomposition, top-k rows.
 - :class:`PPRIndex`: fingerprints + graph as a memory-mapped artifact; millisecond top-k queries.
 - :mod:`graphkit.ppr.evaluation`: precision@k, RAG@k, L1 against exact PPR.
 
 Importing this package never imports pyspark.
 """
 
-from graphkit.ppr._kernels import (
+from graphkit.ppr.kernels import (
     DEFAULT_ALPHA,
     AliasTable,
     Fingerprints,
@@ -29,7 +30,7 @@ from graphkit.ppr._kernels import (
     transition_matrix,
 )
 from graphkit.ppr.evaluation import evaluate, l1_error, precision_at_k, rag_at_k, stratified_sources
-from graphkit.ppr.index import PPRIndex, graph_fingerprint
+from graphkit.ppr.index import PPRIndex
 from graphkit.ppr.topk import TopK, load_topk
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "exact_ppr",
     "fingerprints",
     "fully_ppr_topk",
-    "graph_fingerprint",
     "l1_error",
     "merge_fingerprints",
     "monte_carlo_ppr",

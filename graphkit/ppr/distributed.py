@@ -55,8 +55,9 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from graphkit import _progress
-from graphkit.ppr import _kernels as K
+from graphkit import _jvm, _progress
+from graphkit.base import check_positive_int
+from graphkit.ppr import kernels as K
 from graphkit.sparkio import Scratch
 
 # Vertex kinds, packed into the two low bits of a vertex reference (``id * 4 + kind``) so a walker
@@ -90,12 +91,12 @@ class WalkSettings:
 
     def validate(self) -> "WalkSettings":
         for name in ("block_size", "segment_length", "pipeline"):
-            K.check_positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name))
         for name in ("small_degree", "segments_per_vertex", "exact_steps"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.walkers_in_flight is not None:
-            K.check_positive_int("walkers_in_flight", self.walkers_in_flight)
+            check_positive_int("walkers_in_flight", self.walkers_in_flight)
         return self
 
 
@@ -120,7 +121,7 @@ def _alias_rows(weighted: bool):
     """mapInArrow function: rows ``(v, b, items, weights, *rest)`` ->
     ``(v, b, items, prob, alias, total, *rest)``.
 
-    All rows of an Arrow batch are one CSR for :func:`graphkit.ppr._kernels.alias_table`, so the
+    All rows of an Arrow batch are one CSR for :func:`graphkit.ppr.kernels.alias_table`, so the
     tables of thousands of vertices are built in a few vectorised numpy passes.
     """
 
@@ -320,12 +321,10 @@ def walkers_in_flight(spark, walks: int, settings: WalkSettings) -> int:
         return max(walks, settings.walkers_in_flight)
     sc = spark.sparkContext
     conf = sc.getConf()
-    to_bytes = sc._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
     if sc.master.startswith("local"):
-        memory = to_bytes(conf.get("spark.driver.memory", "1g"))
+        memory = _jvm.byte_size(spark, conf.get("spark.driver.memory", "1g"))
     else:
-        executors = max(1, sc._jsc.sc().getExecutorMemoryStatus().size() - 1)
-        memory = executors * to_bytes(conf.get("spark.executor.memory", "1g"))
+        memory = _jvm.executor_count(sc) * _jvm.byte_size(spark, conf.get("spark.executor.memory", "1g"))
     return max(walks, int(memory // 4 // _WALKER_BYTES))
 
 

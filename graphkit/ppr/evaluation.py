@@ -21,14 +21,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from graphkit.ppr._kernels import (
-    DEFAULT_ALPHA,
-    DEFAULT_TOL,
-    SparseRows,
-    check_alpha,
-    check_positive_int,
-    exact_ppr,
-)
+from graphkit.base import check_number, check_positive_int
+from graphkit.ppr.kernels import ALPHA_BOUNDS, DEFAULT_ALPHA, DEFAULT_TOL, SparseRows, exact_ppr
 
 __all__ = ["evaluate", "l1_error", "precision_at_k", "rag_at_k", "stratified_sources"]
 
@@ -192,7 +186,7 @@ def evaluate(
         ``l1`` (mean), ``estimate_seconds``, ``exact_seconds`` (0 when ``exact`` was given) and
         ``sources``.
     """
-    alpha = check_alpha(alpha)
+    alpha = check_number("alpha", alpha, **ALPHA_BOUNDS)
     sources = np.asarray(sources, dtype=np.int64)
     k_values = [check_positive_int("k", k) for k in k_values]
     t0 = time.perf_counter()

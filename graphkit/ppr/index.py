@@ -1,6 +1,6 @@
 """The local PPR query side: a fingerprint index that answers top-k PPR queries in milliseconds.
 
-:class:`PPRIndex` is a thin class over the pure kernels in :mod:`graphkit.ppr._kernels`: ``fit``
+:class:`PPRIndex` is a thin class over the pure kernels in :mod:`graphkit.ppr.kernels`: ``fit``
 computes fingerprints (short-walk visit distributions of every vertex), ``query`` runs the
 vertex-centric decomposition. It is saved as a ``graphkit.ppr-index`` artifact (see
 :mod:`graphkit.artifacts`) and loads memory-mapped, without Spark.
@@ -8,9 +8,8 @@ vertex-centric decomposition. It is saved as a ``graphkit.ppr-index`` artifact (
 
 from __future__ import annotations
 
-import numbers
 import os
-import zlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,68 +17,35 @@ import numpy as np
 from graphkit import _progress
 from graphkit._progress import Progress
 from graphkit.artifacts import ArtifactWriter, Checks, atomic_directory, open_artifact
+from graphkit.base import Estimator, check_number, check_positive_int, check_seed
 from graphkit.csr import CSRGraph, IdMap
 from graphkit.errors import ArtifactError
-from graphkit.fingerprint import csr_fingerprint
-from graphkit.ppr._kernels import (
+from graphkit.fingerprint import csr_checksums, csr_fingerprint
+from graphkit.ppr.kernels import (
+    ALPHA_BOUNDS,
     DEFAULT_ALPHA,
     DEFAULT_EPSILON,
     DEFAULT_FINGERPRINT_THRESHOLD,
     DEFAULT_FINGERPRINT_WALKS,
     DEFAULT_STEPS,
+    FRACTION_BOUNDS,
     Fingerprints,
     SparseRows,
-    check_alpha,
-    check_nonnegative,
-    check_positive_int,
+    check_steps,
     fingerprints,
     fully_ppr_topk,
-    seed_key,
     transition_matrix,
 )
 
-__all__ = ["FORMAT", "VERSION", "PPRIndex", "graph_fingerprint"]
+__all__ = ["FORMAT", "VERSION", "PPRIndex"]
 
 FORMAT = "graphkit.ppr-index"
 VERSION = (1, 1)  # 1.1: manifest records the input graph's fingerprint
+#: The constructor parameters a manifest records (``params``, besides ``directed``).
+_MANIFEST_PARAMS = ("walks", "alpha", "seed", "threshold", "steps", "epsilon")
 
 
-def _crc(array: np.ndarray, dtype) -> int:
-    # A canonical little-endian dtype, so int32 and int64 copies of one graph hash alike.
-    return zlib.crc32(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")))
-
-
-def graph_fingerprint(csr: CSRGraph) -> dict:
-    """Identity of a graph for checking that an index belongs to it.
-
-    Parameters
-    ----------
-    csr : CSRGraph
-
-    Returns
-    -------
-    dict
-        ``num_vertices``, ``num_edges``, ``directed``, ``weighted`` and CRC-32s of ``indptr``,
-        ``indices`` (as int64), ``weights`` (float64, or None) and the user ids.
-    """
-    ids = np.asarray(csr.ids)
-    if ids.dtype.kind in "iu":
-        ids_crc = _crc(ids, np.int64)
-    else:
-        ids_crc = zlib.crc32("\n".join(map(str, ids.tolist())).encode("utf-8"))
-    return {
-        "num_vertices": csr.num_vertices,
-        "num_edges": csr.num_edges,
-        "directed": bool(csr.directed),
-        "weighted": csr.weights is not None,
-        "indptr_crc32": _crc(csr.indptr, np.int64),
-        "indices_crc32": _crc(csr.indices, np.int64),
-        "weights_crc32": None if csr.weights is None else _crc(csr.weights, np.float64),
-        "ids_crc32": ids_crc,
-    }
-
-
-class PPRIndex:
+class PPRIndex(Estimator):
     """Personalized PageRank index: fingerprints of every vertex plus the graph.
 
     Parameters
@@ -104,11 +70,12 @@ class PPRIndex:
         The graph (memory-mapped after :meth:`load`).
     fingerprints_ : Fingerprints
     input_fingerprint_ : dict
-        :func:`graph_fingerprint` of the graph the index was built for (CRC-32s of its arrays).
+        :func:`graphkit.fingerprint.csr_checksums` of the stored CSR (CRC-32s of its arrays): the
+        manifest's ``input_fingerprint`` record, kept for format 1.x readers; not an identity.
     graph_fingerprint : dict or None
         The order-independent fingerprint of the input graph (:mod:`graphkit.fingerprint`,
         equal to :meth:`graphkit.Graph.fingerprint`) that every artifact records; None for an
-        index saved by format 1.0.
+        index saved by format 1.0 (:meth:`check_graph` then fingerprints the stored graph).
 
     Examples
     --------
@@ -138,57 +105,53 @@ class PPRIndex:
         self.steps = steps
         self.epsilon = epsilon
 
-    def get_params(self) -> dict:
-        return {
-            "walks": self.walks,
-            "alpha": self.alpha,
-            "seed": self.seed,
-            "threshold": self.threshold,
-            "steps": self.steps,
-            "epsilon": self.epsilon,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"PPRIndex({args})"
-
-    def _validate_params(self) -> None:
+    def _validate(self) -> None:
         check_positive_int("walks", self.walks)
-        check_alpha(self.alpha)
-        seed_key(self.seed)
-        check_nonnegative("threshold", self.threshold)
-        _check_steps(self.steps)
-        check_nonnegative("epsilon", self.epsilon)
+        check_number("alpha", self.alpha, **ALPHA_BOUNDS)
+        check_seed(self.seed)
+        check_number("threshold", self.threshold, **FRACTION_BOUNDS)
+        check_steps(self.steps)
+        check_number("epsilon", self.epsilon, **FRACTION_BOUNDS)
 
     # -- building -----------------------------------------------------------------------------
-    def fit(self, csr: CSRGraph, progress: Progress | bool | None = None) -> "PPRIndex":
-        """Compute the fingerprints of every vertex of ``csr``.
+    def fit(self, graph, progress: Progress | bool | None = None) -> "PPRIndex":
+        """Compute the fingerprints of every vertex of ``graph``.
 
         Parameters
         ----------
-        csr : CSRGraph
+        graph : graphkit.Graph or CSRGraph
+            A Spark graph: collected to a CSR on the driver, fingerprints computed in Spark tasks
+            (:func:`graphkit.ppr.spark.spark_fingerprints`). A :class:`CSRGraph`: computed here,
+            without Spark. Both give the same bytes for the same parameters.
         progress : callable, None or False, optional
             ``progress(stage, done, total)`` for long stages (see :mod:`graphkit._progress`);
             default: log lines to the ``graphkit`` logger; ``False``: silent.
-            Reports the stage ``"fingerprints"`` with vertices done / in all after each chunk.
+            On a CSRGraph, reports the stage ``"fingerprints"`` with vertices done / in all
+            after each chunk.
 
         Returns
         -------
         self
         """
-        if not isinstance(csr, CSRGraph):
-            raise TypeError(f"PPRIndex.fit expects a CSRGraph, got {type(csr).__name__}")
         self._validate_params()
         report = _progress.reporter(progress)
-        self.fingerprints_ = fingerprints(
-            csr.indptr, csr.indices, csr.weights,
-            walks=self.walks, alpha=self.alpha, seed=self.seed, threshold=self.threshold,
-            progress=lambda done, total: report("fingerprints", done, total),  # the kernel counts vertices
-        )
-        self.csr_ = csr
-        self.input_fingerprint_ = graph_fingerprint(csr)
-        self.graph_fingerprint = csr_fingerprint(csr)
-        self._reset_caches()
+        if isinstance(graph, CSRGraph):
+            csr = graph
+            fp = fingerprints(
+                csr.indptr, csr.indices, csr.weights,
+                walks=self.walks, alpha=self.alpha, seed=self.seed, threshold=self.threshold,
+                progress=lambda done, total: report("fingerprints", done, total),  # the kernel counts vertices
+            )
+        elif _is_spark_graph(graph):
+            from graphkit.ppr.spark import spark_fingerprints  # Spark only on this path
+
+            csr = graph.to_csr()
+            report(f"fingerprints: {self.walks} walks from each of {csr.num_vertices:,} vertices")
+            fp = spark_fingerprints(graph.spark, csr, walks=self.walks, alpha=self.alpha, seed=self.seed,
+                                    threshold=self.threshold)
+        else:
+            raise TypeError(f"PPRIndex.fit expects a graphkit.Graph or a CSRGraph, got {type(graph).__name__}")
+        self._set_fitted(csr, fp)
         return self
 
     @classmethod
@@ -225,27 +188,28 @@ class PPRIndex:
                 f"fingerprints have {fp.indptr.shape[0] - 1} rows and {fp.indices.shape[0]} entries; "
                 f"the graph has {n} vertices"
             )
-        index.fingerprints_ = Fingerprints(
+        index._set_fitted(csr, fp)
+        return index
+
+    def _set_fitted(self, csr: CSRGraph, fp: Fingerprints) -> None:
+        """The fitted state from a graph and its fingerprints (stored dtypes: int64 indptr, int32
+        targets, float32 values and masses; arrays already in them are not copied)."""
+        self.fingerprints_ = Fingerprints(
             fp.indptr.astype(np.int64, copy=False), fp.indices.astype(np.int32, copy=False),
             fp.values.astype(np.float32, copy=False), fp.mass.astype(np.float32, copy=False),
         )
-        index.csr_ = csr
-        index.input_fingerprint_ = graph_fingerprint(csr)
-        index.graph_fingerprint = csr_fingerprint(csr)
-        index._reset_caches()
-        return index
+        self.csr_ = csr
+        self.input_fingerprint_ = csr_checksums(csr)
+        self.graph_fingerprint = csr_fingerprint(csr)
+        self._reset_caches()
 
     def _reset_caches(self) -> None:
         self._idmap = None
         self._transition = None
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "fingerprints_"):
-            raise RuntimeError("this PPRIndex is not fitted yet: call fit(csr) or PPRIndex.load(path)")
-
     @property
     def num_vertices(self) -> int:
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         return self.csr_.num_vertices
 
     # -- persistence --------------------------------------------------------------------------
@@ -262,9 +226,9 @@ class PPRIndex:
         -------
         Path
         """
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         fp = self.fingerprints_
-        params = {**self.get_params(), "directed": bool(self.csr_.directed)}
+        params = {**{k: getattr(self, k) for k in _MANIFEST_PARAMS}, "directed": bool(self.csr_.directed)}
         with atomic_directory(path, overwrite=overwrite) as tmp:
             writer = ArtifactWriter(tmp, FORMAT, VERSION, params=params, graph=self.graph_fingerprint,
                                     seed=self.seed)
@@ -305,7 +269,7 @@ class PPRIndex:
             directed = params.pop("directed")
             if not isinstance(directed, bool):
                 raise TypeError(f"directed is {directed!r}")
-            index = cls(**{k: params[k] for k in ("walks", "alpha", "seed", "threshold", "steps", "epsilon")})
+            index = cls(**{k: params[k] for k in _MANIFEST_PARAMS})
             index._validate_params()
             input_fp = art.manifest["input_fingerprint"]
             if not isinstance(input_fp, dict):
@@ -343,10 +307,15 @@ class PPRIndex:
         return index
 
     def check_graph(self, csr: CSRGraph) -> None:
-        """Raise :class:`~graphkit.errors.ArtifactError` unless the index was built for ``csr``."""
-        self._check_fitted()
-        mine, theirs = self.input_fingerprint_, graph_fingerprint(csr)
-        if mine != theirs:
+        """Raise :class:`~graphkit.errors.ArtifactError` unless the index was built for ``csr``.
+
+        Compares :func:`graphkit.fingerprint.csr_fingerprint` records, the one graph identity
+        every artifact uses (for a format-1.0 index, which records none, that of its stored graph).
+        """
+        self._check_fitted("fingerprints_")
+        mine = self.graph_fingerprint or csr_fingerprint(self.csr_)
+        theirs = csr_fingerprint(csr)
+        if mine.get("fingerprint") != theirs["fingerprint"]:
             raise ArtifactError(
                 "index built for another graph "
                 f"(index: {mine.get('num_vertices')} vertices, {mine.get('num_edges')} edges; "
@@ -379,13 +348,13 @@ class PPRIndex:
         SparseRows
             Row ``i``: up to ``k`` (target, score) of ``sources[i]``, best first.
         """
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         csr = self.csr_
         return fully_ppr_topk(
             csr.indptr, csr.indices, csr.weights, self.fingerprints_, sources, k,
             alpha=self.alpha,
-            steps=self.steps if steps is None else _check_steps(steps),
-            epsilon=self.epsilon if epsilon is None else check_nonnegative("epsilon", epsilon),
+            steps=self.steps if steps is None else check_steps(steps),
+            epsilon=self.epsilon if epsilon is None else check_number("epsilon", epsilon, **FRACTION_BOUNDS),
             transition=self._transition_matrix(),
         )
 
@@ -412,7 +381,7 @@ class PPRIndex:
         UnknownVertexError
             An id that is not in the graph.
         """
-        self._check_fitted()
+        self._check_fitted("fingerprints_")
         k = check_positive_int("k", k)
         scalar = np.ndim(ids) == 0
         dense = self._id_map().index_of([ids] if scalar else list(ids))
@@ -426,7 +395,8 @@ class PPRIndex:
         return result[0] if scalar else result
 
 
-def _check_steps(steps) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    return int(steps)
+def _is_spark_graph(graph) -> bool:
+    """Whether ``graph`` is a :class:`graphkit.Graph`, without importing :mod:`graphkit.graph`
+    (and so pyspark): if that module is not loaded, no such graph exists."""
+    module = sys.modules.get("graphkit.graph")
+    return module is not None and isinstance(graph, module.Graph)

@@ -5,10 +5,8 @@ Importing this module does not import pyspark; the handlers do.
 
 from __future__ import annotations
 
-import time
-
 from graphkit import commands
-from graphkit.ppr import _kernels as K
+from graphkit.ppr import kernels as K
 
 
 def _ppr_options(parser) -> None:
@@ -34,17 +32,9 @@ def register(sub) -> None:
     index.set_defaults(handler=run_ppr_index)
 
 
-def _validate(args) -> None:
-    K.check_alpha(args.alpha)
-    K.check_positive_int("walks", args.walks)
-    if hasattr(args, "top_k"):
-        K.check_positive_int("top_k", args.top_k)
-
-
 def run_ppr(args) -> int:
     from graphkit.ppr.spark import FullyPersonalizedPageRank
 
-    _validate(args)
     model = FullyPersonalizedPageRank(alpha=args.alpha, walks=args.walks, top_k=args.top_k,
                                       engine=args.engine, seed=args.seed)
     graph, _, seconds = commands.build_command(args, model, "graphkit-ppr")
@@ -54,20 +44,10 @@ def run_ppr(args) -> int:
 
 
 def run_ppr_index(args) -> int:
-    from graphkit.artifacts import check_output_path
     from graphkit.ppr import PPRIndex
-    from graphkit.ppr.spark import spark_fingerprints
 
-    _validate(args)
-    check_output_path(args.output, args.overwrite)
-    graph = commands.open_graph(args, "graphkit-ppr-index")
-    started = time.perf_counter()
-    csr = graph.to_csr()
-    commands.progress(f"fingerprints: {args.walks} walks from each of {csr.num_vertices:,} vertices")
-    fp = spark_fingerprints(graph.spark, csr, walks=args.walks, alpha=args.alpha, seed=args.seed,
-                            threshold=K.DEFAULT_FINGERPRINT_THRESHOLD)
-    index = PPRIndex.from_fingerprints(csr, fp, walks=args.walks, alpha=args.alpha, seed=args.seed)
-    path = index.save(args.output, overwrite=args.overwrite)
-    print(f"ppr-index: {csr.num_vertices:,} vertices, {int(fp.indptr[-1]):,} fingerprint entries -> {path} "
-          f"[{time.perf_counter() - started:.1f} s]")
+    index = PPRIndex(walks=args.walks, alpha=args.alpha, seed=args.seed)
+    graph, path, seconds = commands.build_command(args, index, "graphkit-ppr-index")
+    print(f"ppr-index: {index.num_vertices:,} vertices, {int(index.fingerprints_.indptr[-1]):,} fingerprint entries "
+          f"-> {path} [{seconds:.1f} s]")
     return 0

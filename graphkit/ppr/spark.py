@@ -4,10 +4,10 @@ Pipeline (PowerWalk's offline/online split, run for all sources):
 
 1. **Fingerprints** of every vertex, computed in Spark tasks: each task walks from its share of
    the vertices over the broadcast CSR with the vectorised numpy walker
-   (:func:`graphkit.ppr._kernels.fingerprints`; alias tables make weighted steps O(1)). Rows
+   (:func:`graphkit.ppr.kernels.fingerprints`; alias tables make weighted steps O(1)). Rows
    depend only on ``(seed, vertex)``, so any partitioning gives the same bytes.
 2. **Decomposition** for every source, again in tasks over the broadcast CSR and fingerprints
-   (:func:`graphkit.ppr._kernels.fully_ppr_topk`): ``steps`` exact propagation steps, then the
+   (:func:`graphkit.ppr.kernels.fully_ppr_topk`): ``steps`` exact propagation steps, then the
    fingerprints of the frontier. Batches of sources share sparse products.
 
 This "fast path" needs the CSR and the fingerprints to fit in one task's memory: 16 bytes per
@@ -24,13 +24,12 @@ Monte Carlo (visit counting), so for the same precision it needs more walks than
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from graphkit import _progress
-from graphkit.base import Estimator
-from graphkit.ppr import _kernels as K
+from graphkit.base import Estimator, check_choice, check_number, check_positive_int, check_seed
+from graphkit.ppr import kernels as K
 from graphkit.ppr.distributed import WalkSettings, distributed_ppr_topk
 from graphkit.sparkio import Scratch, map_vertex_batches
 
@@ -41,7 +40,6 @@ CSR_BYTES_PER_EDGE, FP_BYTES_PER_ENTRY = 16, 8
 RESULT_SCHEMA = "src long, dst long, score double"
 
 
-@dataclass(kw_only=True)
 class FullyPersonalizedPageRank(Estimator):
     """Top-``k`` personalized PageRank of every vertex of a :class:`graphkit.Graph`.
 
@@ -64,7 +62,8 @@ class FullyPersonalizedPageRank(Estimator):
     max_broadcast_bytes : int, default 2 GiB
         Largest estimated task footprint that ``engine="auto"`` sends down the fast path.
     walk_settings : WalkSettings, optional
-        Tuning of the distributed engine (hub block size, segments, walkers in flight).
+        Tuning of the distributed engine (hub block size, segments, walkers in flight); None:
+        ``WalkSettings()``'s defaults, resolved in :meth:`fit`.
 
     Examples
     --------
@@ -72,27 +71,45 @@ class FullyPersonalizedPageRank(Estimator):
     >>> ppr.transform().show()                                   # doctest: +SKIP
     """
 
-    alpha: float = K.DEFAULT_ALPHA
-    walks: int = K.DEFAULT_FINGERPRINT_WALKS
-    top_k: int = 100
-    engine: str = "auto"
-    seed: int = 0
-    steps: int = K.DEFAULT_STEPS
-    epsilon: float = K.DEFAULT_EPSILON
-    threshold: float = K.DEFAULT_FINGERPRINT_THRESHOLD
-    max_broadcast_bytes: int = 2 << 30
-    walk_settings: WalkSettings = field(default_factory=WalkSettings)
+    def __init__(
+        self,
+        *,
+        alpha: float = K.DEFAULT_ALPHA,
+        walks: int = K.DEFAULT_FINGERPRINT_WALKS,
+        top_k: int = 100,
+        engine: str = "auto",
+        seed: int = 0,
+        steps: int = K.DEFAULT_STEPS,
+        epsilon: float = K.DEFAULT_EPSILON,
+        threshold: float = K.DEFAULT_FINGERPRINT_THRESHOLD,
+        max_broadcast_bytes: int = 2 << 30,
+        walk_settings: WalkSettings | None = None,
+    ):
+        self.alpha = alpha
+        self.walks = walks
+        self.top_k = top_k
+        self.engine = engine
+        self.seed = seed
+        self.steps = steps
+        self.epsilon = epsilon
+        self.threshold = threshold
+        self.max_broadcast_bytes = max_broadcast_bytes
+        self.walk_settings = walk_settings
 
     def _validate(self) -> None:
-        K.check_alpha(self.alpha)
-        K.check_positive_int("walks", self.walks)
-        K.check_positive_int("top_k", self.top_k)
-        K.check_positive_int("steps", self.steps)
-        K.check_nonnegative("epsilon", self.epsilon)
-        K.check_nonnegative("threshold", self.threshold)
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
-        self.walk_settings.validate()
+        check_number("alpha", self.alpha, **K.ALPHA_BOUNDS)
+        check_positive_int("walks", self.walks)
+        check_positive_int("top_k", self.top_k)
+        check_seed(self.seed)
+        check_positive_int("steps", self.steps)
+        check_number("epsilon", self.epsilon, **K.FRACTION_BOUNDS)
+        check_number("threshold", self.threshold, **K.FRACTION_BOUNDS)
+        check_choice("engine", self.engine, ENGINES)
+        check_number("max_broadcast_bytes", self.max_broadcast_bytes, low=0)
+        if self.walk_settings is not None:
+            if not isinstance(self.walk_settings, WalkSettings):
+                raise TypeError(f"walk_settings must be a WalkSettings or None, got {type(self.walk_settings).__name__}")
+            self.walk_settings.validate()
 
     def estimate_task_bytes(self, num_vertices: int, num_edges: int, entries_per_vertex: float | None = None) -> int:
         """Memory one task needs on the fast path: CSR and alias table (16 B per edge) plus
@@ -133,7 +150,7 @@ class FullyPersonalizedPageRank(Estimator):
             ``progress(stage, done, total)`` for long stages (see :mod:`graphkit._progress`);
             default: log lines to the ``graphkit`` logger; ``False``: silent.
         """
-        self._validate()
+        self._validate_params()
         say = _progress.reporter(progress)
         edges = graph.num_edges * (1 if graph.directed else 2)
         self.graph_ = graph
@@ -154,7 +171,7 @@ class FullyPersonalizedPageRank(Estimator):
             self._scratch = Scratch(graph.spark, "graphkit-ppr")
             self.dense_result_ = distributed_ppr_topk(
                 graph, walks=self.walks, alpha=self.alpha, top_k=self.top_k, seed=self.seed,
-                settings=self.walk_settings, results=self._scratch, progress=say)
+                settings=self.walk_settings or WalkSettings(), results=self._scratch, progress=say)
             return self
         spark = graph.spark
         if csr is None:
@@ -195,8 +212,7 @@ class FullyPersonalizedPageRank(Estimator):
 
     def transform(self):
         """DataFrame ``(src, dst, score)`` in the user's ids (at most ``top_k`` rows per source)."""
-        if not hasattr(self, "dense_result_"):
-            raise RuntimeError("FullyPersonalizedPageRank is not fitted: call fit(graph) first")
+        self._check_fitted("dense_result_")
         return self.graph_.translate(self.dense_result_, "src", "dst").select("src", "dst", "score")
 
     def save(self, path: str, overwrite: bool = False) -> str:
@@ -238,7 +254,7 @@ def _task_transition(csr_broadcast):
 def spark_fingerprints(spark, csr, *, walks, alpha, seed, threshold, csr_broadcast=None) -> K.Fingerprints:
     """Fingerprints of every vertex computed in Spark tasks over a broadcast CSR.
 
-    Byte-identical to :func:`graphkit.ppr._kernels.fingerprints` on one machine (rows depend
+    Byte-identical to :func:`graphkit.ppr.kernels.fingerprints` on one machine (rows depend
     only on the seed and the vertex).
     """
     csr_b = csr_broadcast or spark.sparkContext.broadcast((csr.indptr, csr.indices, csr.weights))
@@ -310,7 +326,7 @@ def graphframes_ppr(graph, sources, *, alpha: float = K.DEFAULT_ALPHA, tol: floa
     """
     from graphkit import _jvm
 
-    alpha = K.check_alpha(alpha)
+    alpha = check_number("alpha", alpha, **K.ALPHA_BOUNDS)
     sources = K.check_sources(sources, graph.num_vertices)
     iterations = max_iter or K.exact_iterations(alpha, tol)
     frame = _jvm.make_graphframe(graph.spark, graph.vertices, graph.symmetric_edges())

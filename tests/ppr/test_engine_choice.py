@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graphkit import io
-from graphkit.ppr import _kernels as K
+from graphkit.ppr import kernels as K
 from graphkit.ppr.spark import FullyPersonalizedPageRank
 from tests.conftest import dataset
 
@@ -40,3 +40,23 @@ def test_auto_keeps_the_fast_path_where_it_is_30x_faster(name, parts, directed):
     assert entries < 0.2 / model.threshold
     assert model.estimate_task_bytes(csr.num_vertices, edges, entries) < model.max_broadcast_bytes / 2
     assert model.choose_engine(csr.num_vertices, edges, entries) == "local"
+
+
+def test_estimator_contract_without_spark_actions():
+    """Parameters are the constructor's, stored unchanged (walk_settings stays None until fit),
+    so scikit-learn's clone works; transform before fit raises the one NotFittedError."""
+    from graphkit.base import NotFittedError
+    from graphkit.ppr.distributed import WalkSettings
+
+    clone = pytest.importorskip("sklearn.base").clone
+    model = FullyPersonalizedPageRank(walks=50, top_k=3)
+    assert model.walk_settings is None and model.get_params()["top_k"] == 3
+    assert repr(model) == "FullyPersonalizedPageRank(top_k=3, walks=50)"
+    settings = WalkSettings(block_size=8)
+    copy = clone(model.set_params(walk_settings=settings))
+    assert copy.get_params(deep=False) == model.get_params(deep=False) and copy.walk_settings == settings
+    with pytest.raises(NotFittedError):
+        model.transform()
+    for bad in ({"engine": "gpu"}, {"seed": -1}, {"walk_settings": {"block_size": 8}}):
+        with pytest.raises((ValueError, TypeError)):
+            FullyPersonalizedPageRank(**bad)._validate_params()

@@ -9,10 +9,12 @@ import sys
 import numpy as np
 import pytest
 
+from graphkit.base import NotFittedError
 from graphkit.csr import CSRGraph
 from graphkit.errors import ArtifactError, OutputExistsError, UnknownVertexError
 from graphkit.io import load_csr
-from graphkit.ppr import PPRIndex, exact_ppr, graph_fingerprint
+from graphkit.fingerprint import csr_checksums, csr_fingerprint
+from graphkit.ppr import PPRIndex, exact_ppr
 from graphkit.ppr.evaluation import precision_at_k, rag_at_k, stratified_sources
 from tests.conftest import dataset
 
@@ -88,8 +90,23 @@ def test_bad_parameters_rejected_at_fit(params, name):
 def test_fit_needs_a_csr_graph_and_queries_need_fit():
     with pytest.raises(TypeError, match="CSRGraph"):
         PPRIndex().fit(np.zeros((3, 3)))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         PPRIndex().query(1)
+    with pytest.raises(NotFittedError):
+        PPRIndex().save("never-written")
+
+
+def test_estimator_contract():
+    clone = pytest.importorskip("sklearn.base").clone
+    index = PPRIndex(walks=300, seed=4)
+    assert index.get_params() == {"walks": 300, "alpha": 0.15, "seed": 4, "threshold": 3e-4, "steps": 2,
+                                  "epsilon": 1e-5}
+    assert repr(index) == "PPRIndex(seed=4, walks=300)"
+    copy = clone(index)
+    assert copy is not index and copy.get_params() == index.get_params()
+    assert index.set_params(walks=200) is index and index.walks == 200
+    fitted = PPRIndex(walks=200, seed=4).fit(tiny_weighted(), progress=False)
+    assert not hasattr(clone(fitted), "fingerprints_")
 
 
 def test_save_load_round_trip(tmp_path, email, email_index):
@@ -189,7 +206,7 @@ def test_check_graph_detects_another_graph(email, email_index):
     other = CSRGraph.from_edges(np.array([0, 1]), np.array([1, 0]), email.num_vertices)
     with pytest.raises(ArtifactError, match="index built for another graph"):
         email_index.check_graph(other)
-    # Same structure, one edge moved: only the checksums differ.
+    # Same counts, one edge moved: another graph.
     indices = email.indices.copy()
     indices[0] = (indices[0] + 1) % email.num_vertices
     moved = CSRGraph(email.indptr, indices, None, email.ids, email.directed)
@@ -197,7 +214,27 @@ def test_check_graph_detects_another_graph(email, email_index):
         email_index.check_graph(moved)
     # Another integer width of the same graph is the same graph.
     wide = CSRGraph(email.indptr, email.indices.astype(np.int64), None, email.ids, email.directed)
-    assert graph_fingerprint(wide) == graph_fingerprint(email)
+    assert csr_fingerprint(wide) == csr_fingerprint(email)
+    assert csr_checksums(wide) == csr_checksums(email)  # the manifest's input_fingerprint record
+
+
+def test_format_1_0_index_loads_and_checks_its_graph(tmp_path, email, email_index):
+    """A format-1.0 index records no graph fingerprint: it loads, and check_graph fingerprints
+    the graph it stores."""
+    path = email_index.save(tmp_path / "old")
+    manifest_path = path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = [1, 0]
+    for key in ("graph", "seed"):
+        del manifest[key]
+    manifest_path.write_text(json.dumps(manifest))
+    old = PPRIndex.load(path)
+    assert old.graph_fingerprint is None and old.input_fingerprint_ == csr_checksums(email)
+    old.check_graph(email)
+    other = CSRGraph.from_edges(np.array([0, 1]), np.array([1, 0]), email.num_vertices)
+    with pytest.raises(ArtifactError, match="index built for another graph"):
+        old.check_graph(other)
+    assert old.query([0], 5) == email_index.query([0], 5)
 
 
 def test_local_side_never_imports_pyspark(tmp_path, email_index):

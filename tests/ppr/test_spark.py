@@ -36,6 +36,15 @@ def test_fully_ppr_equals_local_kernels_and_is_accurate(email):
     assert result.groupby("src").size().max() <= 10 and result["src"].nunique() == csr.num_vertices
 
 
+def test_ppr_index_fits_from_a_spark_graph_like_from_its_csr(email):
+    spark_built = PPRIndex(walks=500, seed=3).fit(email, progress=False)
+    local = PPRIndex(walks=500, seed=3).fit(email.to_csr(), progress=False)
+    for a, b in zip(spark_built.fingerprints_, local.fingerprints_):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert spark_built.graph_fingerprint == local.graph_fingerprint == email.fingerprint()
+    assert spark_built.input_fingerprint_ == local.input_fingerprint_
+
+
 def test_bad_parameters(email):
     for kwargs in ({"alpha": 1.5}, {"walks": 0}, {"top_k": 0}, {"engine": "gpu"}):
         with pytest.raises(ValueError):
@@ -84,3 +93,17 @@ def test_graphframes_peer_matches_exact_ppr(spark):
         assert dense.argmax() == exact[row].argmax()
 
 
+
+
+def test_walker_memory_helpers_agree_with_the_jvm(spark):
+    """graphkit._jvm.byte_size (JVM) and its pure-Python fallback read sizes alike; the executor
+    count is at least one."""
+    from graphkit import _jvm
+    from graphkit.ppr.distributed import WalkSettings, walkers_in_flight
+
+    for text in ("1g", "512m", "1024", "4GB", "2k", "3t", "0"):
+        assert _jvm.byte_size(spark, text) == _jvm.parse_byte_size(text)
+    with pytest.raises(ValueError):
+        _jvm.parse_byte_size("1.5g")
+    assert _jvm.executor_count(spark.sparkContext) >= 1
+    assert walkers_in_flight(spark, 10, WalkSettings()) >= 10

@@ -1,0 +1,200 @@
+"""PowerWalk's vertex-centric decomposition: a few exact propagation steps from each source, then
+the fingerprints of the frontier; batched top-k of every source (what Spark tasks and
+:class:`graphkit.ppr.PPRIndex` queries run)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphkit.base import check_number, check_positive_int
+from graphkit.ppr.kernels.core import (
+    ALPHA_BOUNDS,
+    DEFAULT_ALPHA,
+    DEFAULT_EPSILON,
+    DEFAULT_STEPS,
+    FRACTION_BOUNDS,
+    Fingerprints,
+    _check_graph,
+    check_sources,
+    check_steps,
+)
+from graphkit.ppr.kernels.exact import transition_matrix
+from graphkit.ppr.kernels.rows import SparseRows, _concat_sparse, top_k
+
+
+def _fingerprint_matrix(fp: Fingerprints, n: int) -> sp.csr_matrix:
+    # Shares fp's arrays (memory-mapped on load): int32 indices stay int32 and values float32,
+    # so products below never copy the (large) fingerprint arrays.
+    return sp.csr_matrix((fp.values, fp.indices, fp.indptr), shape=(n, n), copy=False)
+
+
+def propagate(
+    transition,
+    sources,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    steps: int = DEFAULT_STEPS,
+    epsilon: float = DEFAULT_EPSILON,
+    drop_weight: np.ndarray | None = None,
+):
+    """The first ``steps`` terms of the PPR series for a batch of sources, sharing the products.
+
+    ``s = sum_{t < T} alpha f_t``, ``f_{t+1} = (1 - alpha) f_t P`` with absorbing dangling
+    vertices (their mass leaves ``f``), and after each step frontier entries below ``epsilon``
+    are dropped.
+
+    Parameters
+    ----------
+    transition : scipy.sparse.csr_matrix
+        :func:`transition_matrix`.
+    sources : ndarray of int64
+        Dense source indices (not validated here: callers check them at their boundary).
+    alpha : float
+    steps : int
+    epsilon : float
+    drop_weight : ndarray of float, shape (n,), optional
+        Per-vertex weight of dropped mass (fingerprint masses), summed per source.
+
+    Returns
+    -------
+    s, f : scipy.sparse.csr_matrix, shape (len(sources), n)
+    dropped : ndarray of float64, shape (len(sources),)
+        Sum over dropped entries of ``f_t(v) * drop_weight[v]`` (plain mass when None).
+    """
+    b, n = sources.shape[0], transition.shape[0]
+    f = sp.csr_matrix((np.ones(b), sources, np.arange(b + 1)), shape=(b, n))
+    s = sp.csr_matrix((b, n))
+    dropped = np.zeros(b)
+    for _ in range(steps):
+        s = s + alpha * f
+        f = f @ transition
+        f.data *= 1.0 - alpha
+        if epsilon > 0:
+            small = f.data < epsilon
+            if small.any():
+                rows = np.repeat(np.arange(b), np.diff(f.indptr))[small]
+                lost = f.data[small] if drop_weight is None else f.data[small] * drop_weight[f.indices[small]]
+                dropped += np.bincount(rows, weights=lost, minlength=b)
+                f.data[small] = 0.0
+                f.eliminate_zeros()
+    return s, f, dropped
+
+
+def decomposition_ppr(
+    indptr,
+    indices,
+    weights,
+    fp: Fingerprints,
+    sources,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    steps: int = DEFAULT_STEPS,
+    epsilon: float = DEFAULT_EPSILON,
+    transition: sp.csr_matrix | None = None,
+) -> SparseRows:
+    """PPR of a batch of sources by PowerWalk's vertex-centric decomposition.
+
+    ``y_u = s + sum_v f(v) y_v`` with ``s, f`` from :func:`propagate` and ``y_v`` the fingerprint
+    of ``v``; then ``PPR_u = y_u / |y_u|_1`` applies the restart-at-source rule for dangling
+    vertices exactly (see module docs). ``|y_u|_1`` is computed from the fingerprints'
+    untruncated masses (dropped frontier entries included), so on a graph without dangling
+    vertices it is exactly 1 and nothing is rescaled.
+
+    Parameters
+    ----------
+    indptr, indices, weights : ndarray
+        The CSR graph.
+    fp : Fingerprints
+        From :func:`fingerprints` (same graph, same alpha).
+    sources : array of int
+        Dense source indices; all share the propagation (sparse matrix products).
+    alpha : float, default 0.15
+    steps : int, default 2
+        Propagation steps T (0: fingerprints only).
+    epsilon : float, default 1e-5
+        Frontier entries below this are dropped after each step (their mass is lost to the
+        scores but counted in the normaliser, so it is not pushed onto the kept entries).
+    transition : scipy.sparse.csr_matrix, optional
+        Precomputed :func:`transition_matrix`.
+
+    Returns
+    -------
+    SparseRows
+        Row ``i``: targets and estimated PPR (float64) of ``sources[i]``.
+    """
+    n = _check_graph(indptr, indices, weights)
+    sources = check_sources(sources, n)
+    alpha = check_number("alpha", alpha, **ALPHA_BOUNDS)
+    steps = check_steps(steps)
+    epsilon = check_number("epsilon", epsilon, **FRACTION_BOUNDS)
+    if fp.indptr.shape[0] != n + 1:
+        raise ValueError(f"fingerprints cover {fp.indptr.shape[0] - 1} vertices, graph has {n}")
+    P = transition if transition is not None else transition_matrix(indptr, indices, weights)
+    y = _decompose(P, fp, sources, alpha, steps, epsilon)
+    return SparseRows(y.indptr.astype(np.int64), y.indices, y.data)
+
+
+def _decompose(P, fp, sources, alpha, steps, epsilon) -> sp.csr_matrix:
+    n = P.shape[0]
+    mass = np.asarray(fp.mass, dtype=np.float64)
+    s, f, dropped = propagate(P, sources, alpha=alpha, steps=steps, epsilon=epsilon, drop_weight=mass)
+    y = s + f.astype(np.float32) @ _fingerprint_matrix(fp, n)
+    z = np.asarray(s.sum(axis=1)).ravel() + f @ mass + dropped
+    y = sp.csr_matrix(y)
+    y.data = y.data.astype(np.float64) / np.repeat(z, np.diff(y.indptr))
+    return y
+
+
+def fully_ppr_topk(
+    indptr,
+    indices,
+    weights,
+    fp: Fingerprints,
+    sources,
+    k: int,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    steps: int = DEFAULT_STEPS,
+    epsilon: float = DEFAULT_EPSILON,
+    transition: sp.csr_matrix | None = None,
+    batch_size: int = 256,
+) -> SparseRows:
+    """Top-``k`` (target, score) of every source: fingerprints + decomposition, in batches.
+
+    The kernel a Spark task runs on its share of sources, over a broadcast CSR and broadcast
+    fingerprints; locally it serves :class:`graphkit.ppr.PPRIndex` queries.
+
+    Parameters
+    ----------
+    indptr, indices, weights : ndarray
+        The CSR graph.
+    fp : Fingerprints
+    sources : array of int
+        Dense source indices.
+    k : int
+    alpha, steps, epsilon : see :func:`decomposition_ppr`
+    transition : scipy.sparse.csr_matrix, optional
+        Precomputed :func:`transition_matrix` (build it once per task).
+    batch_size : int, default 256
+        Sources propagated together.
+
+    Returns
+    -------
+    SparseRows
+        Row ``i``: up to ``k`` targets (int64) and scores (float64) of ``sources[i]``, best first.
+    """
+    n = _check_graph(indptr, indices, weights)
+    sources = check_sources(sources, n)
+    k = check_positive_int("k", k)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if transition is None:
+        transition = transition_matrix(indptr, indices, weights)
+    parts = []
+    for lo in range(0, sources.shape[0], batch_size):
+        rows = decomposition_ppr(
+            indptr, indices, weights, fp, sources[lo : lo + batch_size],
+            alpha=alpha, steps=steps, epsilon=epsilon, transition=transition,
+        )
+        parts.append(top_k(rows, k))
+    return _concat_sparse(parts)
