@@ -46,9 +46,9 @@ def test_ppr_index_fits_from_a_spark_graph_like_from_its_csr(email):
 
 
 def test_bad_parameters(email):
-    for kwargs in ({"alpha": 1.5}, {"walks": 0}, {"top_k": 0}, {"engine": "gpu"}):
-        with pytest.raises(ValueError):
-            FullyPersonalizedPageRank(**kwargs).fit(email)
+    for name, value in (("alpha", 1.5), ("walks", 0), ("top_k", 0), ("engine", "gpu")):
+        with pytest.raises(ValueError, match=name):
+            FullyPersonalizedPageRank(**{name: value}).fit(email)
 
 
 def test_ppr_commands_write_outputs_that_load(tmp_path):
