@@ -214,7 +214,7 @@ def spark_phase(opts, work: Path) -> tuple[dict, Table, Table]:
     from pyspark.sql import functions as F
 
     from graphkit.graph import Graph
-    from graphkit.lsh.estimator import NeighbourhoodSignatures
+    from graphkit.lsh.spark import NeighbourhoodSignatures
     from graphkit.build import build
     from graphkit.lsh.signatures import SignatureConfig, signature_frame
     from graphkit.session import get_session

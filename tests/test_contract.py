@@ -8,7 +8,7 @@ import pytest
 
 from graphkit.base import Estimator, NotFittedError, clone
 from graphkit.embed.spark import RecursivePartitionEmbedding
-from graphkit.lsh.estimator import NeighbourhoodSignatures
+from graphkit.lsh.spark import NeighbourhoodSignatures
 from graphkit.ppr import PPRIndex
 from graphkit.ppr.spark import FullyPersonalizedPageRank
 

@@ -1,9 +1,12 @@
 """MinHash-LSH neighbourhood signatures: local index and real-time similarity / community queries.
 
-The Spark side (:mod:`graphkit.lsh.signatures`, :mod:`graphkit.lsh.pairs`, the estimator in
-:mod:`graphkit.lsh.estimator` and the ``graphkit signatures`` job) computes signatures
-with the kernels in :mod:`graphkit.lsh._kernels`; this package loads them (or computes them on one machine) into an
-:class:`LSHIndex` and answers queries. Importing it never imports pyspark.
+The rooms, as in every capability: Spark side :mod:`graphkit.lsh.spark` (the estimator,
+``NeighbourhoodSignatures``, over the DataFrame steps in :mod:`~graphkit.lsh.signatures`, the
+pair strategies in :mod:`~graphkit.lsh.pairs` and the artifact writer in :mod:`~graphkit.lsh.export`);
+local side :class:`LSHIndex` (:mod:`~graphkit.lsh.index`) and community search
+(:mod:`~graphkit.lsh.community`); evaluation :mod:`~graphkit.lsh.evaluation`; kernels
+:mod:`~graphkit.lsh.kernels`; the ``graphkit signatures`` command :mod:`~graphkit.lsh.job`.
+Importing this package never imports pyspark.
 """
 
 from graphkit.lsh.community import CommunityResult, community

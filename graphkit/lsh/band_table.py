@@ -1,7 +1,7 @@
 """The band table of an LSH index: all (band key, vertex) pairs of a set of signatures, grouped
 into buckets and addressed through a directory on the keys' top bits.
 
-Band keys come from :func:`graphkit.lsh._kernels.band_keys`, which salts each band, so the keys
+Band keys come from :func:`graphkit.lsh.kernels.band_keys`, which salts each band, so the keys
 of all bands live in one table and a query looks up all of its bands in one vectorised step
 Vertices whose neighbourhood is empty keep their signature but have no table
 entries (two empty sets are not "similar").
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphkit.artifacts import Checks
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 
 
 class BandTable:

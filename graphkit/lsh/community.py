@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh.index import LSHIndex
 
 

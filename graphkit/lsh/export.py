@@ -1,5 +1,5 @@
 """The LSH index artifact written from Spark: :func:`write_index`, the body of
-:meth:`NeighbourhoodSignatures.save <graphkit.lsh.estimator.NeighbourhoodSignatures.save>`
+:meth:`NeighbourhoodSignatures.save <graphkit.lsh.spark.NeighbourhoodSignatures.save>`
 (graph -> artifact is :func:`graphkit.build.build`, as for every capability).
 
 Importing this module does not import pyspark.
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from graphkit import _progress
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh.storage import save_index
 from graphkit.lsh.signatures import JACCARD, PAIR_A, PAIR_B, check_pairs_threshold
 

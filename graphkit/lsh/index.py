@@ -16,7 +16,7 @@ import numpy as np
 from graphkit.csr import CSRGraph, IdMap
 from graphkit.errors import UnknownVertexError
 from graphkit.fingerprint import csr_fingerprint
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh import storage
 from graphkit.lsh._validation import as_id_array, as_signature_values, check_unique
 from graphkit.lsh.band_table import BandTable
@@ -131,7 +131,7 @@ class LSHIndex(DeltaUpdates, DatasketchInterop):
         Parameters
         ----------
         signatures : array-like of uint32, shape (n, num_perm)
-            From :func:`graphkit.lsh._kernels.minhash_signatures` (the Spark side) or any
+            From :func:`graphkit.lsh.kernels.minhash_signatures` (the Spark side) or any
             datasketch MinHash with the same ``seed`` and ``scheme``.
         ids : array-like, shape (n,)
             Unique user ids (integers or strings), one per signature row.

@@ -10,7 +10,7 @@ from typing import Mapping
 
 import numpy as np
 
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh._validation import as_id_array
 
 

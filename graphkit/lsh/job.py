@@ -42,7 +42,7 @@ def register(subparsers) -> None:
 
 
 def cmd_signatures(args) -> int:
-    from graphkit.lsh.estimator import NeighbourhoodSignatures
+    from graphkit.lsh.spark import NeighbourhoodSignatures
     from graphkit.lsh.export import local_output
 
     # Everything that can be checked without a JVM is checked first (build_command checks the

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphkit.csr import CSRGraph
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 
 NEIGHBOURHOODS = ("out", "in", "both")
 

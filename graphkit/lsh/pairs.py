@@ -1,7 +1,7 @@
 """The Spark side of MinHash-LSH: candidate pairs from band keys (two strategies, one answer).
 
 
-Candidate pairs (:meth:`~graphkit.lsh.estimator.NeighbourhoodSignatures.similar_pairs`) are the pairs sharing at least
+Candidate pairs (:meth:`~graphkit.lsh.spark.NeighbourhoodSignatures.similar_pairs`) are the pairs sharing at least
 one band key (AND within a band, OR across bands; Spark MLlib's ``MinHashLSH`` has only one
 hash per table, i.e. OR-amplification), scored by their estimated Jaccard (fraction of equal
 signature slots), each pair once with ``a < b``. Two strategies give the same answer:
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh._batches import group_starts, whole_groups
 from graphkit.lsh.signatures import BAND, ID, JACCARD, KEY, PAIR_A, PAIR_B, SIGNATURE, SIZE, SignatureConfig
 
@@ -42,7 +42,7 @@ def band_pairs(spark, signatures, config: SignatureConfig, threshold: float, ove
     (dense ids, ``a < b``, each pair once), formed band by band against broadcast signatures.
 
     Each task takes a range of bands; for band ``j`` it computes the band-``j`` keys of all
-    non-empty signatures (:func:`~graphkit.lsh._kernels.band_keys` with ``first_band=j``, equal
+    non-empty signatures (:func:`~graphkit.lsh.kernels.band_keys` with ``first_band=j``, equal
     to column ``j`` of the full keys), sorts them, and emits the member pairs of every bucket of
     2 to ``max_bucket`` members whose estimated Jaccard reaches ``threshold``. A pair is
     emitted only by the *first* band in which its signatures agree outside an oversized

@@ -1,17 +1,17 @@
 """The Spark side of MinHash-LSH: neighbourhood signatures and band keys.
 
 Everything here is a DataFrame -> DataFrame function over a :class:`~graphkit.graph.Graph`
-(the estimator :class:`~graphkit.lsh.estimator.NeighbourhoodSignatures` strings them together;
+(the estimator :class:`~graphkit.lsh.spark.NeighbourhoodSignatures` strings them together;
 candidate pairs are in :mod:`graphkit.lsh.pairs`, the index artifact in
 :mod:`graphkit.lsh.export`). The numerical work is done by the very kernels the local side uses
-(:mod:`graphkit.lsh._kernels`), called inside ``mapInArrow`` tasks, so a signature computed here
+(:mod:`graphkit.lsh.kernels`), called inside ``mapInArrow`` tasks, so a signature computed here
 equals ``LSHIndex.from_graph`` (and ``datasketch.MinHash`` with the same ``seed`` and scheme)
 byte for byte.
 
 How the signatures are computed (one pass over the edges, vectorised per partition):
 
 1. ``element_hash_frame``: the element hash of every vertex's *user* id
-   (:func:`~graphkit.lsh._kernels.element_hashes`), once per vertex, in a ``mapInArrow`` over
+   (:func:`~graphkit.lsh.kernels.element_hashes`), once per vertex, in a ``mapInArrow`` over
    the vertices.
 2. ``neighbour_hash_rows``: one ``(vertex, element_hash)`` row per (vertex, neighbour) pair of
    the requested neighbourhood (the hash joined from step 1, broadcast when the vertex table is
@@ -20,7 +20,7 @@ How the signatures are computed (one pass over the edges, vectorised per partiti
 3. ``signature_frame``: the rows are repartitioned by vertex and sorted within partitions; each
    task streams its partition in slices of whole vertices, turns each slice into a CSR
    (``indptr`` over the sorted vertices, ``indices`` into the slice's element-hash column) and
-   calls :func:`~graphkit.lsh._kernels.minhash_signatures` on it.
+   calls :func:`~graphkit.lsh.kernels.minhash_signatures` on it.
 
 Spark has no unsigned types: signature values (uint32) are stored as ``array<int>`` holding the
 same 32 bits (two's complement; ``np.int32`` viewed as ``np.uint32`` gives them back), and band
@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from graphkit.base import check_positive_int
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh._batches import signature_matrix, whole_groups
 from graphkit.lsh.neighbourhood import check_neighbourhood
 
@@ -139,7 +139,7 @@ def element_hash_frame(vertices):
     Returns
     -------
     DataFrame
-        ``element_hash`` holds :func:`~graphkit.lsh._kernels.element_hashes` of ``name`` (uint32
+        ``element_hash`` holds :func:`~graphkit.lsh.kernels.element_hashes` of ``name`` (uint32
         bits in a signed int). Lazy (no Spark action).
     """
     import pyarrow as pa
@@ -197,7 +197,7 @@ def signature_frame(graph, config: SignatureConfig, hashes=None):
     """``(id long, signature array<int>)``: the MinHash signature of every vertex's neighbourhood.
 
     One shuffle of the ``(vertex, element_hash)`` rows by vertex, then each task computes the
-    signatures of its vertices with :func:`~graphkit.lsh._kernels.minhash_signatures` on CSR
+    signatures of its vertices with :func:`~graphkit.lsh.kernels.minhash_signatures` on CSR
     slices of its sorted partition. A vertex without neighbours gets datasketch's empty
     signature (every value ``2**32 - 1``, i.e. ``-1`` as int). Lazy (no Spark action).
 
@@ -264,7 +264,7 @@ def _signature_batches(v, h, ok, family, pa):
 def band_key_frame(signatures, bands: int, rows: int):
     """``(id long, band int, key long)``: the band keys of every non-empty signature.
 
-    Computed in Spark tasks with :func:`~graphkit.lsh._kernels.band_keys`, the function the
+    Computed in Spark tasks with :func:`~graphkit.lsh.kernels.band_keys`, the function the
     local index uses; ``key`` holds the uint64 bits. Vertices without neighbours have no keys
     (two empty sets are not "similar"). Lazy.
     """

@@ -27,7 +27,7 @@ import numpy as np
 
 from graphkit.artifacts import ArtifactWriter, Checks, atomic_directory, open_artifact
 from graphkit.csr import CSRGraph
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh.band_table import BandTable
 
 FORMAT = "graphkit.lsh-index"

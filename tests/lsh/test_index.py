@@ -13,7 +13,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 from graphkit.csr import CSRGraph
 from graphkit.errors import ArtifactError, OutputExistsError, UnknownVertexError
 from graphkit.lsh import LSHIndex
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from tests.conftest import ROOT
 from tests.lsh.conftest import jaccard, neighbour_sets
 
@@ -238,7 +238,7 @@ def test_datasketch_round_trip(random_graph, scheme):
 
 def test_local_side_never_imports_pyspark():
     code = (
-        "import sys, graphkit.lsh, graphkit.lsh.evaluation, graphkit.lsh._kernels\n"
+        "import sys, graphkit.lsh, graphkit.lsh.evaluation, graphkit.lsh.kernels\n"
         "assert not [m for m in sys.modules if m.startswith(('pyspark', 'py4j'))]\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
@@ -249,6 +249,6 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    for name in ("graphkit.lsh._kernels", "graphkit.lsh.index", "graphkit.lsh.community"):
+    for name in ("graphkit.lsh.kernels", "graphkit.lsh.index", "graphkit.lsh.community"):
         result = doctest.testmod(importlib.import_module(name))
         assert result.failed == 0 and result.attempted > 0, name

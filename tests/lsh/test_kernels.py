@@ -11,7 +11,7 @@ import pytest
 from datasketch import MinHash
 
 from graphkit.csr import CSRGraph
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from tests.conftest import ROOT
 from tests.lsh.conftest import jaccard, neighbour_sets
 
@@ -120,7 +120,7 @@ def test_band_keys_equal_exactly_when_band_values_equal():
 
 GOLDEN_SCRIPT = """
 import numpy as np
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 sig = (np.arange(24, dtype=np.uint64) * np.uint64(2654435761) % np.uint64(2**32)).astype(np.uint32).reshape(2, 12)
 print(",".join(format(v, "016x") for v in K.band_keys(sig, 4, 3).ravel().tolist()))
 print(",".join(format(v, "016x") for v in K.band_keys(sig, 6, 2).ravel().tolist()))

@@ -15,11 +15,11 @@ from graphkit.base import NotFittedError
 from graphkit.csr import CSRGraph
 from graphkit.graph import Graph
 from graphkit.lsh import LSHIndex
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh import pairs as P
 from graphkit.lsh import signatures as SG
 from graphkit.lsh._batches import whole_groups
-from graphkit.lsh.estimator import NeighbourhoodSignatures
+from graphkit.lsh.spark import NeighbourhoodSignatures
 from graphkit.lsh.evaluation import exact_jaccard
 from tests.conftest import ROOT, dataset, run_cli
 

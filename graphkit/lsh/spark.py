@@ -15,7 +15,7 @@ import numpy as np
 from graphkit import _progress
 from graphkit._progress import Progress
 from graphkit.base import Estimator
-from graphkit.lsh import _kernels as K
+from graphkit.lsh import kernels as K
 from graphkit.lsh._batches import signature_matrix
 from graphkit.lsh.index import LSHIndex
 from graphkit.lsh.neighbourhood import neighbourhood_csr
@@ -69,7 +69,7 @@ class NeighbourhoodSignatures(Estimator):
     config_ : SignatureConfig
         The validated parameters (``bands`` and ``rows`` resolved).
     bands_, rows_ : int
-    hash_family_ : graphkit.lsh._kernels.HashFamily
+    hash_family_ : graphkit.lsh.kernels.HashFamily
     graph_ : Graph
         The graph the signatures were computed from.
     signatures_ : DataFrame
