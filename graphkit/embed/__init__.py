@@ -2,7 +2,7 @@
 
 Shape of the capability:
 
-* :mod:`graphkit.embed._kernels` - pure numerical kernels (spectral embedders, recursive
+* :mod:`graphkit.embed.kernels` - pure numerical kernels (spectral embedders, recursive
   bisection, alignment, fusion, whole-graph refinement); the Spark side calls them inside tasks.
 * :mod:`graphkit.embed.local` - :func:`load_embeddings` / :func:`open_embeddings` (the
   ``graphkit.embeddings`` artifact written by the Spark job, read with pyarrow) and :func:`embed_csr` (the same pipeline in one process).

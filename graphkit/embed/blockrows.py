@@ -1,6 +1,6 @@
 """The whole-graph refinement in Spark: the distributed engine's last stage, graph never collected.
 
-:func:`graphkit.embed._kernels.global_refinement` (method ``"spectral"``) is a warm-started
+:func:`graphkit.embed.kernels.global_refinement` (method ``"spectral"``) is a warm-started
 Chebyshev-filtered subspace iteration on the regularised operator, then the spectral
 propagation. Every one of its steps is of three kinds, and each has a distributed form here:
 
@@ -39,7 +39,7 @@ import scipy.sparse as sp
 from scipy.special import iv
 
 from graphkit import _progress
-from graphkit.embed import _kernels as K
+from graphkit.embed import kernels as K
 
 #: Rows per block of the distributed refinement (a block is one task's share of every product).
 BLOCK_ROWS = 20_000
@@ -304,10 +304,10 @@ def _aligned_union(own, halo):
 
 def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iterations: int = 2, seed: int = 0,
                      block_rows: int = BLOCK_ROWS, say=None):
-    """:func:`graphkit.embed._kernels.global_refinement` (method ``"spectral"``) in Spark.
+    """:func:`graphkit.embed.kernels.global_refinement` (method ``"spectral"``) in Spark.
 
-    The same steps as :func:`graphkit.embed._kernels.spectral_embed` warm-started from ``fused``
-    with ``rounds=iterations``, then :func:`graphkit.embed._kernels.spectral_propagation`, on
+    The same steps as :func:`graphkit.embed.kernels.spectral_embed` warm-started from ``fused``
+    with ``rounds=iterations``, then :func:`graphkit.embed.kernels.spectral_propagation`, on
     the row blocks of :class:`BlockRows`: ``1 + iterations * (degree + 1)`` halo products for
     the eigensolver and ``2 * order - 1`` for the propagation (19 + 19 at the defaults).
 
@@ -364,7 +364,7 @@ def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iteration
         def scaled(block):
             z = block.arrays["q"][:, :k] * scale
             z[block.edgeless] = 0.0  # see K.spectral_embed: rounding noise must not become a direction
-            return {"x": K._finish(z).astype(np.float64), "q": None}
+            return {"x": K.unit_rows(z).astype(np.float64), "q": None}
 
         rows = rows.map(scaled)
     say("  propagation")
@@ -383,7 +383,7 @@ def _rayleigh_ritz(rows: BlockRows):
 
 
 def _chebyshev_filter(rows: BlockRows, high: float, degree: int = 8, low: float = -1.0) -> BlockRows:
-    """``y1 = T_degree(q)`` as :func:`graphkit.embed._kernels._chebyshev_filter`."""
+    """``y1 = T_degree(q)`` as :func:`graphkit.embed.kernels._chebyshev_filter`."""
     half, centre = (high - low) / 2.0, (high + low) / 2.0
     rows = rows.product("spectral", "q", lambda block, p: {
         "y0": block.arrays["q"], "y1": (p - centre * block.arrays["q"]) / half, "q": None})
@@ -395,7 +395,7 @@ def _chebyshev_filter(rows: BlockRows, high: float, degree: int = 8, low: float 
 
 
 def _propagation(rows: BlockRows, *, order: int = 10, mu: float = 0.2, theta: float = 0.5) -> BlockRows:
-    """:func:`graphkit.embed._kernels.spectral_propagation` of ``arrays["x"]`` into
+    """:func:`graphkit.embed.kernels.spectral_propagation` of ``arrays["x"]`` into
     ``arrays["out"]``: ``M v = (1 - mu) v - D~^-1 A~ v`` is one halo product."""
     rows = rows.product("walk", "x", lambda block, p: {"t": (1.0 - mu) * block.arrays["x"] - p})
 
@@ -418,10 +418,10 @@ def _propagation(rows: BlockRows, *, order: int = 10, mu: float = 0.2, theta: fl
 
         rows = rows.product("walk", "t", step)
     rows = rows.product("tilde", "d", lambda block, p: {"z": p, "d": None, "lx0": None, "lx1": None})
-    # K._orthonormal_directions: U sqrt(S) of z's thin SVD through its Gram matrix
+    # K.orthonormal_directions: U sqrt(S) of z's thin SVD through its Gram matrix
     evals, evecs = np.linalg.eigh(rows.reduce(lambda block: block.arrays["z"].T @ block.arrays["z"]))
     s = np.sqrt(np.clip(evals, 0.0, None))
     scale = np.zeros_like(s)
     np.divide(1.0, np.sqrt(s), out=scale, where=s > s.max() * 1e-10)
     transform = (evecs * scale)[:, ::-1]
-    return rows.map(lambda block: {"out": K._finish(block.arrays["z"] @ transform), "z": None})
+    return rows.map(lambda block: {"out": K.unit_rows(block.arrays["z"] @ transform), "z": None})

@@ -1,6 +1,6 @@
 """The whole-graph refinement in Spark (graphkit.embed.blockrows) against the one-machine kernels.
 
-Ground truth is :mod:`graphkit.embed._kernels` on the collected graph. The Spark version splits
+Ground truth is :mod:`graphkit.embed.kernels` on the collected graph. The Spark version splits
 the rows into several blocks here, so every product really exchanges halo rows between tasks.
 """
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphkit.embed import _kernels as K
+from graphkit.embed import kernels as K
 from graphkit.embed.blockrows import BlockRows, spark_refinement
 from graphkit.embed.distributed import undirected_edges
 from graphkit.embed.spark import _dense_rows
