@@ -7,6 +7,7 @@ import scipy.sparse as sp
 
 from graphkit.errors import EmptyGraphError
 
+
 #: Below this many vertices a dense eigendecomposition is faster and more exact than ARPACK.
 DENSE_EIG_LIMIT = 2500
 METHODS = ("spectral", "prone", "netmf")

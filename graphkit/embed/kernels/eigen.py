@@ -27,6 +27,7 @@ def normalized_top_eigenpairs(a: sp.csr_matrix, rank: int, seed: int):
         lam, u = lam[order], u[:, order]
     return lam, u, dis
 
+
 def spectral_operator(a: sp.csr_matrix, tau: float = TAU) -> sp.csr_matrix:
     """Degree-regularised normalised adjacency ``D_t^-1/2 A D_t^-1/2`` with ``D_t = D + t I``.
 
@@ -48,21 +49,60 @@ def spectral_operator(a: sp.csr_matrix, tau: float = TAU) -> sp.csr_matrix:
     dis = inv_sqrt_degree(off, tau)
     return (sp.diags(dis) @ off @ sp.diags(dis)).tocsr()
 
+
+# The steps below are written over a product ``p = op @ x`` and small dense matrices, so that the
+# Spark refinement (graphkit.embed.blockrows), which forms ``p`` by a halo exchange over row
+# blocks, runs the very same arithmetic.
+def block_width(k: int, oversample: int | None = None) -> int:
+    """Columns of the eigensolver's block: ``k`` plus ``oversample`` (default ``max(16, k // 4)``)."""
+    return k + (max(16, k // 4) if oversample is None else int(oversample))
+
+
+def filter_bound(evals: np.ndarray) -> float:
+    """Upper end of the interval a Chebyshev round damps: the block's lowest Ritz value, clipped so
+    the interval stays non-degenerate (the filter's growth rate stays finite)."""
+    return float(np.clip(evals[-1], -0.5, 0.99))
+
+
+def chebyshev_interval(low: float, high: float) -> tuple[float, float]:
+    """``(half width, centre)`` of the interval ``[low, high]`` a Chebyshev filter maps to ``[-1, 1]``."""
+    return (high - low) / 2.0, (high + low) / 2.0
+
+
+def chebyshev_first(p: np.ndarray, x: np.ndarray, half: float, centre: float) -> np.ndarray:
+    """``T_1`` of the mapped operator applied to ``x``, given ``p = op @ x``."""
+    return (p - centre * x) / half
+
+
+def chebyshev_next(p: np.ndarray, y1: np.ndarray, y0: np.ndarray, half: float, centre: float) -> np.ndarray:
+    """``T_{j+1} = 2 T_1 T_j - T_{j-1}`` applied to ``x``, given ``p = op @ y1`` (``y1 = T_j x``,
+    ``y0 = T_{j-1} x``)."""
+    return 2.0 * (p - centre * y1) / half - y0
+
+
 def chebyshev_filter(op, x: np.ndarray, degree: int, low: float, high: float) -> np.ndarray:
     """``T_degree`` (Chebyshev) of ``op`` mapped so that ``[low, high]`` goes to ``[-1, 1]``:
     bounded there, growing fast above ``high``. ``degree`` sparse-times-dense products."""
-    half, centre = (high - low) / 2.0, (high + low) / 2.0
+    half, centre = chebyshev_interval(low, high)
     y0 = x
-    y1 = (op @ x - centre * x) / half
+    y1 = chebyshev_first(op @ x, x, half, centre)
     for _ in range(2, degree + 1):
-        y0, y1 = y1, 2.0 * (op @ y1 - centre * y1) / half - y0
+        y0, y1 = y1, chebyshev_next(op @ y1, y1, y0, half, centre)
     return y1
 
-def rayleigh_ritz(op, q: np.ndarray):
-    b = q.T @ (op @ q)
+
+def ritz_pairs(b: np.ndarray):
+    """Ritz values (descending) and the small eigenvectors of a projected operator ``b = Q^T op Q``
+    (symmetrised); the Ritz vectors are ``Q @ evecs``."""
     evals, evecs = np.linalg.eigh((b + b.T) / 2.0)
     order = np.argsort(-evals, kind="stable")
-    return evals[order], q @ evecs[:, order]
+    return evals[order], evecs[:, order]
+
+
+def rayleigh_ritz(op, q: np.ndarray):
+    evals, evecs = ritz_pairs(q.T @ (op @ q))
+    return evals, q @ evecs
+
 
 def top_eigenpairs(op: sp.csr_matrix, k: int, seed: int = 0, *, start: np.ndarray | None = None,
                    rounds: int = 4, degree: int = 8, oversample: int | None = None):
@@ -85,8 +125,7 @@ def top_eigenpairs(op: sp.csr_matrix, k: int, seed: int = 0, *, start: np.ndarra
         Orthonormal columns.
     """
     n = op.shape[0]
-    over = max(16, k // 4) if oversample is None else int(oversample)
-    block = min(n, k + over)
+    block = min(n, block_width(k, oversample))
     if n <= 4 * block:
         evals, evecs = scipy.linalg.eigh(op.toarray(), subset_by_index=[n - k, n - 1])
         return evals[::-1], evecs[:, ::-1]
@@ -99,12 +138,11 @@ def top_eigenpairs(op: sp.csr_matrix, k: int, seed: int = 0, *, start: np.ndarra
     q, _ = np.linalg.qr(x)
     evals, q = rayleigh_ritz(op, q)
     for _ in range(rounds):
-        # Damp everything below the block's lowest Ritz value; the clip keeps the filter's
-        # interval non-degenerate (its growth rate stays finite).
-        high = float(np.clip(evals[-1], -0.5, 0.99))
-        q, _ = np.linalg.qr(chebyshev_filter(op, q, degree, -1.0, high))
+        # Damp everything below the block's lowest Ritz value.
+        q, _ = np.linalg.qr(chebyshev_filter(op, q, degree, -1.0, filter_bound(evals)))
         evals, q = rayleigh_ritz(op, q)
     return evals[:k], q[:, :k]
+
 
 def orthonormal_basis(z: np.ndarray) -> np.ndarray:
     """Orthonormal basis of ``span(z)`` through the Gram matrix (directions with negligible
@@ -115,12 +153,27 @@ def orthonormal_basis(z: np.ndarray) -> np.ndarray:
     np.divide(1.0, np.sqrt(np.clip(evals, 0.0, None)), out=scale, where=evals > evals.max() * 1e-12)
     return z @ (evecs * scale)
 
-def orthonormal_directions(z: np.ndarray) -> np.ndarray:
-    """``U sqrt(S)`` of the thin SVD ``z = U S V^T`` via the Gram matrix, rows L2-normalised."""
-    gram = z.T @ z
+
+def directions_transform(gram: np.ndarray) -> np.ndarray:
+    """``V S^-1/2`` from the Gram matrix ``z^T z = V S^2 V^T`` (columns ascending in ``S``;
+    negligible directions become zero columns): ``z @`` it is ``U sqrt(S)`` of ``z``'s thin SVD."""
     evals, evecs = np.linalg.eigh(gram)
     s = np.sqrt(np.clip(evals, 0.0, None))
     scale = np.zeros_like(s)
     np.divide(1.0, np.sqrt(s), out=scale, where=s > s.max() * 1e-10)
-    y = z @ (evecs * scale)
+    return evecs * scale
+
+
+def orthonormal_directions(z: np.ndarray) -> np.ndarray:
+    """``U sqrt(S)`` of the thin SVD ``z = U S V^T`` via the Gram matrix, rows L2-normalised."""
+    y = z @ directions_transform(z.T @ z)
     return unit_rows(y[:, ::-1])
+
+
+def eigen_embedding(evecs: np.ndarray, evals: np.ndarray, edgeless: np.ndarray) -> np.ndarray:
+    """``U |L|^1/2``, rows L2-normalised (float32), zero rows for ``edgeless`` vertices: exact
+    eigenvectors vanish there, but rounding does not, and normalising the rounding noise would
+    give them a random unit vector."""
+    z = evecs * np.sqrt(np.abs(evals))
+    z[edgeless] = 0.0
+    return unit_rows(z)

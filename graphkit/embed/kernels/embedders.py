@@ -15,7 +15,14 @@ from graphkit.embed.kernels.common import (
     check_embeddable,
     unit_rows,
 )
-from graphkit.embed.kernels.eigen import normalized_top_eigenpairs, orthonormal_directions, spectral_operator, top_eigenpairs
+from graphkit.embed.kernels.eigen import (
+    eigen_embedding,
+    normalized_top_eigenpairs,
+    orthonormal_directions,
+    spectral_operator,
+    top_eigenpairs,
+)
+
 
 #: Rough size limit of the dense NetMF method: its matrix is materialised as ``n x n`` float32
 #: (16384 vertices -> 1 GiB).
@@ -26,6 +33,7 @@ def _randomized_svd(m, dim: int, seed: int, n_iter: int = 5):
     from sklearn.utils.extmath import randomized_svd
 
     return randomized_svd(m, dim, n_iter=n_iter, random_state=seed)
+
 
 def spectral_embed(a: sp.csr_matrix, dim: int, seed: int = 0, *, tau: float = TAU, rounds: int = 4,
                    degree: int = 8, propagate: bool = True, mu: float = SPECTRAL_MU,
@@ -69,14 +77,11 @@ def spectral_embed(a: sp.csr_matrix, dim: int, seed: int = 0, *, tau: float = TA
     """
     op = spectral_operator(a, tau)
     evals, evecs = top_eigenpairs(op, dim, seed, start=start, rounds=rounds, degree=degree)
-    z = evecs * np.sqrt(np.abs(evals))
-    # Exact eigenvectors vanish on edgeless vertices; rounding does not, and normalising the
-    # rounding noise would give them a random unit vector.
-    z[np.diff(op.indptr) == 0] = 0.0
-    x = unit_rows(z)
+    x = eigen_embedding(evecs, evals, np.diff(op.indptr) == 0)
     if not propagate:
         return x
     return spectral_propagation(a, x.astype(np.float64), mu=mu)
+
 
 def netmf_embed(a: sp.csr_matrix, dim: int, seed: int = 0, *, window: int = 5, negative: float = 1.0,
                 rank: int | None = None) -> np.ndarray:
@@ -135,6 +140,7 @@ def netmf_embed(a: sp.csr_matrix, dim: int, seed: int = 0, *, window: int = 5, n
     u_m, s_m, _ = _randomized_svd(m, dim, seed)
     return unit_rows(u_m * np.sqrt(s_m))
 
+
 def prone_embed(a: sp.csr_matrix, dim: int, seed: int = 0, *, order: int = 10, mu: float = 0.2,
                 theta: float = 0.5) -> np.ndarray:
     """ProNE (Zhang et al., IJCAI 2019): sparse matrix factorisation + spectral propagation.
@@ -155,6 +161,7 @@ def prone_embed(a: sp.csr_matrix, dim: int, seed: int = 0, *, order: int = 10, m
     x = unit_rows(u * np.sqrt(s)).astype(np.float64)
     return spectral_propagation(a, x, order=order, mu=mu, theta=theta)
 
+
 def prone_matrix(a: sp.csr_matrix) -> sp.csr_matrix:
     """ProNE's sparse proximity ``log(P_ij) - log(lambda_j)`` on the edges of ``a``.
 
@@ -169,6 +176,7 @@ def prone_matrix(a: sp.csr_matrix) -> sp.csr_matrix:
     f = p.copy()
     f.data = np.log(p.data) - np.log(neg[f.indices])
     return f
+
 
 def spectral_propagation(a: sp.csr_matrix, x: np.ndarray, *, order: int = 10, mu: float = 0.2,
                          theta: float = 0.5) -> np.ndarray:
@@ -204,13 +212,23 @@ def spectral_propagation(a: sp.csr_matrix, x: np.ndarray, *, order: int = 10, mu
     m = ((1.0 - mu) * sp.eye(n, format="csr") - rw).tocsr()
     lx0 = x
     lx1 = 0.5 * (m @ (m @ x)) - x
-    conv = iv(0, theta) * lx0 - 2.0 * iv(1, theta) * lx1
+    c = propagation_coefficients(order, theta)
+    conv = c[0] * lx0 + c[1] * lx1
     for i in range(2, order):
         lx2 = (m @ (m @ lx1) - 2.0 * lx1) - lx0
-        conv += (2.0 if i % 2 == 0 else -2.0) * iv(i, theta) * lx2
+        conv += c[i] * lx2
         lx0, lx1 = lx1, lx2
     z = a_tilde @ (x - conv)
     return orthonormal_directions(z)
+
+
+def propagation_coefficients(order: int, theta: float) -> list[float]:
+    """Chebyshev coefficients of :func:`spectral_propagation`'s Gaussian filter (modified Bessel
+    functions): ``conv = sum_i c[i] T_i``; shared with the Spark version
+    (:mod:`graphkit.embed.blockrows`)."""
+    return [iv(0, theta), -2.0 * iv(1, theta)] + [
+        (2.0 if i % 2 == 0 else -2.0) * iv(i, theta) for i in range(2, order)]
+
 
 def embed_part(csr_part, dim: int, seed: int = 0, method: str = "spectral") -> np.ndarray:
     """Embed one (sub)graph.
@@ -260,6 +278,7 @@ def embed_part(csr_part, dim: int, seed: int = 0, method: str = "spectral") -> n
     if method == "prone":
         return prone_embed(a, dim, seed)
     return spectral_embed(a, dim, seed)
+
 
 def embed_or_zeros(a: sp.csr_matrix, dim: int, seed: int, method: str) -> np.ndarray:
     """Embed a piece; a piece too small or with no edges gets zero rows (it has nothing to say,
