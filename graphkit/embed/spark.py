@@ -377,7 +377,7 @@ def _partition(spark, a, a_b, max_part: int, seed: int) -> np.ndarray:
 def graphframes_embedding(graph, dim: int = 128, seed: int = 0, walks_per_vertex: int = 5) -> np.ndarray:
     """Embeddings from GraphFrames' ``RandomWalkEmbeddings`` (random walks with restart +
     Word2Vec, DeepWalk-style): the same-run peer of ``bench/embed.py``. Needs the GraphFrames JVM
-    package (see :func:`graphkit._jvm.require_graphframes`) and a checkpoint directory for its
+    package (see ``require_graphframes`` in ``graphkit/_jvm.py``) and a checkpoint directory for its
     walks.
 
     Returns
