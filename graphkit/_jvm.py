@@ -212,3 +212,48 @@ def rename_path(spark, source: str, target: str) -> None:
     _, dst = _fs_and_path(spark, target)
     if not fs.rename(src, dst):
         raise OSError(f"could not move {source} to {target}")
+
+
+# -- PySpark RDD internals (graphkit.embed.blockrows) ------------------------------------------
+# The only private PySpark attributes graphkit uses, each behind a named helper with a public-API
+# fallback, so a PySpark release that renames them costs speed, not correctness. Written against
+# PySpark 4.0.1's ``pyspark.core.rdd``.
+def materialize_in_jvm(rdd) -> None:
+    """Compute (and so cache, when persisted) every partition of ``rdd``, counting on the JVM.
+
+    Why the private route (``rdd._jrdd.count()``): ``rdd.count()`` runs a Python job that ships
+    every cached record back into a Python worker only to count it (for the distributed
+    refinement, gigabytes of pickled row blocks per step); the JVM count reads the serialised
+    batches and never deserialises them. The JVM counts batches, not records, so no count is
+    returned. Fallback: ``rdd.count()`` (same effect, slower).
+    """
+    jrdd = getattr(rdd, "_jrdd", None)
+    if jrdd is None:
+        rdd.count()
+    else:
+        jrdd.count()
+
+
+def union_keeping_serializer(a, b):
+    """``a.union(b)`` for two RDDs written with the same pickled-batch format, without
+    re-serialising either; the result keeps ``a``'s partitioner when both share it.
+
+    Why the private route (``RDD(a._jrdd.union(b._jrdd), a.ctx, b._jrdd_deserializer)``): public
+    ``RDD.union`` compares the two sides' serializer *objects*; ``partitionBy`` and
+    ``mapPartitions`` label their output with different (but equivalent) ones, so it would first
+    pass both sides through Python again (``_reserialize``). Both write the same stream, so one
+    deserializer reads both, and the JVM union of two RDDs with one partitioner is a
+    ``PartitionerAwareUnionRDD`` (partition ``i`` holds partition ``i`` of both, nothing shuffled).
+    Fallback: ``a.union(b)``, which gives the same partitions (its re-serialisation preserves
+    partitioning), only slower.
+    """
+    try:
+        from pyspark.core.rdd import RDD
+
+        jrdd_a, jrdd_b, deserializer = a._jrdd, b._jrdd, b._jrdd_deserializer
+    except (ImportError, AttributeError):
+        return a.union(b)
+    union = RDD(jrdd_a.union(jrdd_b), a.ctx, deserializer)
+    if a.partitioner == b.partitioner and a.getNumPartitions() == union.getNumPartitions():
+        union.partitioner = a.partitioner
+    return union

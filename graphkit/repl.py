@@ -33,8 +33,6 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from graphkit.errors import GraphkitError
 
 HISTORY = Path(os.environ.get("GRAPHKIT_HISTORY", Path.home() / ".graphkit_history"))
@@ -111,34 +109,13 @@ def bounded_int(text: str, name: str, maximum: int) -> int:
     return value
 
 
-class EmbeddingNeighbours:
-    """Cosine nearest neighbours over a loaded embedding matrix."""
-
-    def __init__(self, ids: np.ndarray, matrix: np.ndarray):
-        from graphkit.csr import IdMap
-
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        self.matrix = (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)
-        self.ids = ids
-        self.idmap = IdMap(ids)
-
-    def query(self, vertex, k: int) -> list[tuple]:
-        row = int(self.idmap.index_of([vertex])[0])
-        scores = self.matrix @ self.matrix[row]
-        scores[row] = -np.inf
-        k = min(k, len(scores) - 1)
-        top = np.argpartition(-scores, k - 1)[:k] if k > 0 else np.array([], dtype=np.int64)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[i].item(), float(scores[i])) for i in top]
-
-
 @dataclass
 class QueryArtifacts:
     """Artifacts of one graph, opened together (see :func:`open_artifacts`)."""
 
     index: object
     ppr: object = None
-    embeddings: object = None
+    embeddings: object = None  # EmbeddingIndex
     notes: list = field(default_factory=list)
 
 
@@ -162,7 +139,7 @@ def open_artifacts(index, ppr_index=None, embeddings=None, *, allow_mixed_graphs
     -------
     QueryArtifacts
         ``index`` (LSHIndex), ``ppr`` (PPRIndex or None), ``embeddings``
-        (:class:`graphkit.embed.Embeddings` or None) and ``notes`` (what could not be checked,
+        (:class:`graphkit.embed.EmbeddingIndex` or None) and ``notes`` (what could not be checked,
         mismatches allowed).
 
     Raises
@@ -181,9 +158,9 @@ def open_artifacts(index, ppr_index=None, embeddings=None, *, allow_mixed_graphs
         out.ppr = PPRIndex.load(ppr_index, verify=verify)
         graphs[f"PPR index {ppr_index}"] = out.ppr.graph_fingerprint
     if embeddings:
-        from graphkit.embed import open_embeddings
+        from graphkit.embed.index import EmbeddingIndex
 
-        out.embeddings = open_embeddings(embeddings, verify=verify)
+        out.embeddings = EmbeddingIndex.load(embeddings, verify=verify)
         graphs[f"embeddings {embeddings}"] = out.embeddings.graph_fingerprint
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # returned as notes; the REPL prints them
@@ -218,8 +195,7 @@ class QueryShell(cmd.Cmd):
         started = time.perf_counter()
         loaded = open_artifacts(index_path, ppr_index, embeddings, allow_mixed_graphs=allow_mixed_graphs)
         self.index, self.ppr, self.notes = loaded.index, loaded.ppr, loaded.notes
-        self.embeddings = None if loaded.embeddings is None else EmbeddingNeighbours(
-            loaded.embeddings.ids, loaded.embeddings.matrix)
+        self.embeddings = loaded.embeddings
         self.paths = {"lsh index": index_path, "ppr index": ppr_index, "embeddings": embeddings}
         self.load_seconds = time.perf_counter() - started
 
@@ -324,7 +300,7 @@ class QueryShell(cmd.Cmd):
         if self.embeddings is None:
             raise UsageError("no embeddings loaded (start with --embeddings PATH)")
         ids = self._ids(words)
-        self._print_scored(self.embeddings.query(ids[0], self._k(ids, options, usage)), "cosine")
+        self._print_scored(self.embeddings.neighbors(ids[0], self._k(ids, options, usage)), "cosine")
 
     def do_adjacent(self, arg: str) -> None:
         """adjacent ID: the graph neighbours whose set the vertex's signature summarises."""
@@ -341,8 +317,7 @@ class QueryShell(cmd.Cmd):
         if self.ppr is not None:
             self.say(f"  ppr index   {self.paths['ppr index']}")
         if self.embeddings is not None:
-            n, d = self.embeddings.matrix.shape
-            self.say(f"  embeddings  {self.paths['embeddings']}: {n:,} x {d}")
+            self.say(f"  embeddings  {self.paths['embeddings']}: {len(self.embeddings):,} x {self.embeddings.dim}")
         graph = self.index.graph_fingerprint
         if graph:
             self.say(f"  graph       {graph['fingerprint']} ({graph.get('num_vertices', '?'):,} vertices, "

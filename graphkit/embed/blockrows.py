@@ -1,6 +1,6 @@
 """The whole-graph refinement in Spark: the distributed engine's last stage, graph never collected.
 
-:func:`graphkit.embed._kernels.global_refinement` (method ``"spectral"``) is a warm-started
+:func:`graphkit.embed.kernels.global_refinement` (method ``"spectral"``) is a warm-started
 Chebyshev-filtered subspace iteration on the regularised operator, then the spectral
 propagation. Every one of its steps is of three kinds, and each has a distributed form here:
 
@@ -36,10 +36,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import iv
 
-from graphkit import _progress
-from graphkit.embed import _kernels as K
+from graphkit import _jvm, _progress
+from graphkit.embed import kernels as K
 
 #: Rows per block of the distributed refinement (a block is one task's share of every product).
 BLOCK_ROWS = 20_000
@@ -166,8 +165,7 @@ class BlockRows:
         from pyspark import StorageLevel
 
         rdd.persist(StorageLevel.MEMORY_AND_DISK)
-        # Count on the JVM: rdd.count() would ship every cached block back to Python to count it.
-        rdd._jrdd.count()
+        _jvm.materialize_in_jvm(rdd)
         self.rdd.unpersist()
         return BlockRows(rdd, self.num_blocks)
 
@@ -292,22 +290,18 @@ def _aligned_union(own, halo):
     state is not shuffled. ``RDD.union`` would first re-serialise both sides through Python,
     because ``partitionBy`` and ``mapPartitions`` label their output with different serializer
     objects. Both write the same stream, pickled batches of records, so one deserializer reads
-    both. This uses PySpark internals (``_jrdd``, ``_jrdd_deserializer``), pinned at 4.0.1.
+    both (see ``union_keeping_serializer`` in ``graphkit/_jvm.py``).
     """
-    from pyspark.core.rdd import RDD
-
     assert own.partitioner == halo.partitioner and own.getNumPartitions() == halo.getNumPartitions()
-    union = RDD(own._jrdd.union(halo._jrdd), own.ctx, halo._jrdd_deserializer)
-    union.partitioner = own.partitioner
-    return union
+    return _jvm.union_keeping_serializer(own, halo)
 
 
 def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iterations: int = 2, seed: int = 0,
                      block_rows: int = BLOCK_ROWS, say=None):
-    """:func:`graphkit.embed._kernels.global_refinement` (method ``"spectral"``) in Spark.
+    """:func:`graphkit.embed.kernels.global_refinement` (method ``"spectral"``) in Spark.
 
-    The same steps as :func:`graphkit.embed._kernels.spectral_embed` warm-started from ``fused``
-    with ``rounds=iterations``, then :func:`graphkit.embed._kernels.spectral_propagation`, on
+    The same steps as :func:`graphkit.embed.kernels.spectral_embed` warm-started from ``fused``
+    with ``rounds=iterations``, then :func:`graphkit.embed.kernels.spectral_propagation`, on
     the row blocks of :class:`BlockRows`: ``1 + iterations * (degree + 1)`` halo products for
     the eigensolver and ``2 * order - 1`` for the propagation (19 + 19 at the defaults).
 
@@ -338,7 +332,7 @@ def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iteration
     rows = BlockRows.from_frames(edges, parts, fused, num_parts, block_rows)
     say(f"  refinement in Spark over {rows.num_blocks} row block(s)")
     k = dim
-    width = k + max(16, k // 4)  # the block size of K.top_eigenpairs
+    width = K.block_width(k)  # the block size of K.top_eigenpairs
 
     def warm_start(block):
         # as K.top_eigenpairs: the start's columns first, seeded Gaussian columns for the rest
@@ -356,15 +350,12 @@ def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iteration
         evals, rows = _rayleigh_ritz(rows)
         for round_ in range(iterations):
             say("  eigensolver rounds", round_ + 1, iterations)
-            rows = _chebyshev_filter(rows, high=float(np.clip(evals[-1], -0.5, 0.99)))
+            rows = _chebyshev_filter(rows, high=K.filter_bound(evals))
             rows = rows.orthonormalised("y1", drop=("y0", "y1"))
             evals, rows = _rayleigh_ritz(rows)
-        scale = np.sqrt(np.abs(evals[:k]))
-
         def scaled(block):
-            z = block.arrays["q"][:, :k] * scale
-            z[block.edgeless] = 0.0  # see K.spectral_embed: rounding noise must not become a direction
-            return {"x": K._finish(z).astype(np.float64), "q": None}
+            return {"x": K.eigen_embedding(block.arrays["q"][:, :k], evals[:k], block.edgeless).astype(np.float64),
+                    "q": None}
 
         rows = rows.map(scaled)
     say("  propagation")
@@ -375,40 +366,41 @@ def spark_refinement(edges, parts, fused, num_parts: int, dim: int, *, iteration
 def _rayleigh_ritz(rows: BlockRows):
     """Ritz values (descending) and vectors of the spectral operator in ``span(q)``."""
     rows = rows.product("spectral", "q", lambda block, p: {"opq": p})
-    b = rows.reduce(lambda block: block.arrays["q"].T @ block.arrays["opq"])
-    evals, evecs = np.linalg.eigh((b + b.T) / 2.0)
-    order = np.argsort(-evals, kind="stable")
-    evals, evecs = evals[order], evecs[:, order]
+    evals, evecs = K.ritz_pairs(rows.reduce(lambda block: block.arrays["q"].T @ block.arrays["opq"]))
     return evals, rows.map(lambda block: {"q": block.arrays["q"] @ evecs, "opq": None})
 
 
 def _chebyshev_filter(rows: BlockRows, high: float, degree: int = 8, low: float = -1.0) -> BlockRows:
-    """``y1 = T_degree(q)`` as :func:`graphkit.embed._kernels._chebyshev_filter`."""
-    half, centre = (high - low) / 2.0, (high + low) / 2.0
+    """``y1 = T_degree(q)`` as :func:`graphkit.embed.kernels._chebyshev_filter`."""
+    half, centre = K.chebyshev_interval(low, high)
     rows = rows.product("spectral", "q", lambda block, p: {
-        "y0": block.arrays["q"], "y1": (p - centre * block.arrays["q"]) / half, "q": None})
+        "y0": block.arrays["q"], "y1": K.chebyshev_first(p, block.arrays["q"], half, centre), "q": None})
     for _ in range(2, degree + 1):
         rows = rows.product("spectral", "y1", lambda block, p: {
             "y0": block.arrays["y1"],
-            "y1": 2.0 * (p - centre * block.arrays["y1"]) / half - block.arrays["y0"]})
+            "y1": K.chebyshev_next(p, block.arrays["y1"], block.arrays["y0"], half, centre)})
     return rows
 
 
 def _propagation(rows: BlockRows, *, order: int = 10, mu: float = 0.2, theta: float = 0.5) -> BlockRows:
-    """:func:`graphkit.embed._kernels.spectral_propagation` of ``arrays["x"]`` into
-    ``arrays["out"]``: ``M v = (1 - mu) v - D~^-1 A~ v`` is one halo product."""
+    """:func:`graphkit.embed.kernels.spectral_propagation` of ``arrays["x"]`` into
+    ``arrays["out"]``: ``M v = (1 - mu) v - D~^-1 A~ v`` is one halo product. The filter's
+    coefficients and the final directions are the kernel's (``K.propagation_coefficients``,
+    ``K.directions_transform``); the recurrence applies ``M`` as a product plus a row-wise update
+    instead of the kernel's assembled sparse ``M``, so it agrees with the kernel up to rounding."""
+    c = K.propagation_coefficients(order, theta)
     rows = rows.product("walk", "x", lambda block, p: {"t": (1.0 - mu) * block.arrays["x"] - p})
 
     def first(block, p):
         x = block.arrays["x"]
         lx1 = 0.5 * ((1.0 - mu) * block.arrays["t"] - p) - x
         # d = x - conv, kept instead of conv (one array fewer in every version)
-        return {"lx0": x, "lx1": lx1, "d": (1.0 - iv(0, theta)) * x + 2.0 * iv(1, theta) * lx1,
+        return {"lx0": x, "lx1": lx1, "d": (1.0 - c[0]) * x - c[1] * lx1,
                 "x": None, "t": None}
 
     rows = rows.product("walk", "t", first)
     for i in range(2, order):
-        coefficient = (2.0 if i % 2 == 0 else -2.0) * iv(i, theta)
+        coefficient = c[i]
         rows = rows.product("walk", "lx1", lambda block, p: {"t": (1.0 - mu) * block.arrays["lx1"] - p})
 
         def step(block, p, coefficient=coefficient):
@@ -418,10 +410,6 @@ def _propagation(rows: BlockRows, *, order: int = 10, mu: float = 0.2, theta: fl
 
         rows = rows.product("walk", "t", step)
     rows = rows.product("tilde", "d", lambda block, p: {"z": p, "d": None, "lx0": None, "lx1": None})
-    # K._orthonormal_directions: U sqrt(S) of z's thin SVD through its Gram matrix
-    evals, evecs = np.linalg.eigh(rows.reduce(lambda block: block.arrays["z"].T @ block.arrays["z"]))
-    s = np.sqrt(np.clip(evals, 0.0, None))
-    scale = np.zeros_like(s)
-    np.divide(1.0, np.sqrt(s), out=scale, where=s > s.max() * 1e-10)
-    transform = (evecs * scale)[:, ::-1]
-    return rows.map(lambda block: {"out": K._finish(block.arrays["z"] @ transform), "z": None})
+    # K.orthonormal_directions: U sqrt(S) of z's thin SVD through its Gram matrix
+    transform = K.directions_transform(rows.reduce(lambda block: block.arrays["z"].T @ block.arrays["z"]))[:, ::-1]
+    return rows.map(lambda block: {"out": K.unit_rows(block.arrays["z"] @ transform), "z": None})

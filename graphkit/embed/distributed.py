@@ -13,7 +13,7 @@ it to every task. This engine keeps it in Spark; only small things reach the dri
    only up to its free room, so the cap holds exactly. Label propagation keeps densely tied
    vertices together, which is what a low-cut partition needs.
 2. **Coarse partition on the driver.** The contracted graph (cluster sizes as vertex weights) is
-   recursively bisected, balancing weight (:func:`graphkit.embed._kernels.recursive_partition`),
+   recursively bisected, balancing weight (:func:`graphkit.embed.kernels.recursive_partition`),
    into coarse parts of about ``n / 16`` vertices, and the labels are projected back.
 3. **Fine partition in tasks.** Each coarse part's induced subgraph is shuffled to one task
    (``groupBy(...).applyInArrow``), which bisects it down to ``max_part_size``.
@@ -38,7 +38,7 @@ import numpy as np
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from graphkit.embed import _kernels as K
+from graphkit.embed import kernels as K
 
 #: coarse parts the driver splits the contracted graph into (a fixed fan-out, not the core
 #: count, so a seed gives the same parts on a laptop and on any cluster)
@@ -75,7 +75,7 @@ class CoarseningSettings:
 
 def undirected_edges(graph):
     """``(src, dst, w)`` in both directions with duplicates summed: the symmetric adjacency
-    :func:`graphkit.embed._kernels.adjacency` builds (``A + A.T`` for a directed graph; every
+    :func:`graphkit.embed.kernels.adjacency` builds (``A + A.T`` for a directed graph; every
     weight 1 when unweighted). Self-loops are kept."""
     both = graph.symmetric_edges()
     if graph.directed:
@@ -307,7 +307,7 @@ def _rebalance(edges, parts, bound: int, num_parts: int, seed: int, scratch, say
 
 def partition_stats(edges, parts) -> dict:
     """Cut fraction, part sizes and border share of a partition held in Spark (the same keys as
-    :func:`graphkit.embed._kernels.partition_quality`)."""
+    :func:`graphkit.embed.kernels.partition_quality`)."""
     crossing = F.col("part") != F.col("dst_part")
     cut = _labelled(edges, parts).agg(
         F.sum("w").alias("total"), F.sum(F.when(crossing, F.col("w")).otherwise(0.0)).alias("cut"),
@@ -327,7 +327,7 @@ def partition_stats(edges, parts) -> dict:
 
 def shared_space(edges, parts, per_part: int, dim: int, seed: int, method: str):
     """The shared vertices (top ``per_part`` by cut weight in every part, as
-    :func:`graphkit.embed._kernels.shared_vertices` ranks them) and their embedding, computed on
+    :func:`graphkit.embed.kernels.shared_vertices` ranks them) and their embedding, computed on
     the driver from the subgraph they induce. Returns ``(sorted ids, rows)``."""
     weight = (_labelled(edges, parts).groupBy("src", "part")
               .agg(F.sum(F.when(F.col("part") != F.col("dst_part"), F.col("w")).otherwise(0.0)).alias("cut"),
@@ -339,7 +339,7 @@ def shared_space(edges, parts, per_part: int, dim: int, seed: int, method: str):
     chosen = edges.sparkSession.createDataFrame([(int(v),) for v in ids], "v long")
     inner = (edges.join(F.broadcast(chosen.withColumnRenamed("v", "src")), "src")
              .join(F.broadcast(chosen.withColumnRenamed("v", "dst")), "dst").toPandas())
-    return ids, K._embed_or_zeros(_induced(ids, inner["src"], inner["dst"], inner["w"]), dim, seed, method)
+    return ids, K.embed_or_zeros(_induced(ids, inner["src"], inner["dst"], inner["w"]), dim, seed, method)
 
 
 def embed_parts(spark, edges, parts, shared_ids, shared_rows, dim: int, seed: int, method: str):
@@ -352,13 +352,7 @@ def embed_parts(spark, edges, parts, shared_ids, shared_rows, dim: int, seed: in
 
         part, members, sub = _part_graph(table)
         ids, ref = shared_b.value
-        emb = K._embed_or_zeros(sub, dim, seed + 1 + part, method)
-        at = np.minimum(np.searchsorted(ids, members), max(ids.size - 1, 0))
-        local = np.flatnonzero(ids[at] == members) if ids.size else np.zeros(0, np.int64)
-        ref_rows = ref[at[local]]
-        emb = K.align_to_shared(emb, local, ref_rows)
-        pieces = [(np.arange(members.size), emb), (local, ref_rows)]
-        fused = K.fuse(members.size, pieces).astype(np.float32)
+        fused = K.embed_aligned_part(sub, members, part, ids, ref, dim, seed, method)
         flat = pa.array(fused.ravel())
         return pa.table({"id": members,
                          "embedding": pa.FixedSizeListArray.from_arrays(flat, dim).cast(pa.list_(pa.float32()))})

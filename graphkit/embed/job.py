@@ -33,7 +33,7 @@ def register(sub) -> None:
 
 
 def run_embed(args) -> int:
-    from graphkit.embed import _kernels as K
+    from graphkit.embed import kernels as K
     from graphkit.embed.spark import RecursivePartitionEmbedding
 
     if args.dim <= 0:

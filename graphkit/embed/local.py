@@ -1,7 +1,7 @@
 """Local side of embeddings: load what the Spark job wrote, or embed a graph in-process.
 
 Never imports pyspark: Parquet is read with pyarrow, and :func:`embed_csr` runs the very kernels
-(:mod:`graphkit.embed._kernels`) that the Spark job runs, one part per task, in one process.
+(:mod:`graphkit.embed.kernels`) that the Spark job runs, one part per task, in one process.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from graphkit.embed import _kernels as K
-from graphkit.errors import ArtifactError, EmptyGraphError
+from graphkit.embed import kernels as K
+from graphkit.errors import ArtifactError
 
 __all__ = ["load_embeddings", "open_embeddings", "save_embeddings", "Embeddings", "embed_csr", "FORMAT",
            "VERSION", "ID_COLUMN", "EMBEDDING_COLUMN"]
@@ -253,12 +253,12 @@ def embed_csr(
         (DeepWalk, node2vec, NetMF, ProNE), so scores compare with published tables.
     max_part_size : int, optional
         ``None`` embeds the whole graph at once. Otherwise the graph is split by
-        :func:`~graphkit.embed._kernels.recursive_partition` into parts of at most this many
+        :func:`~graphkit.embed.kernels.recursive_partition` into parts of at most this many
         vertices; it must be ``> 2 * dim`` so every part has more vertices than dimensions.
     seed : int, default 0
     method : {"spectral", "prone", "netmf"}, default "spectral"
         Embedder of the whole graph or of each part (see
-        :func:`~graphkit.embed._kernels.embed_part`): the regularised spectral embedding is
+        :func:`~graphkit.embed.kernels.embed_part`): the regularised spectral embedding is
         linear in the edges and scored best here (BlogCatalog Micro/Macro-F1 at 50% 0.435 /
         0.297 vs ProNE's 0.412 / 0.252); ProNE is linear too; NetMF needs ``n^2`` memory.
     refine_iterations : int, default 2
@@ -290,11 +290,7 @@ def embed_csr(
     """
     a = K.adjacency(csr)
     n = a.shape[0]
-    if n == 0:
-        raise EmptyGraphError("graph has no vertices")
-    if a.nnz - np.count_nonzero(a.diagonal()) == 0:
-        raise EmptyGraphError(f"graph has only isolated vertices ({n} vertices, no edges)")
-    dim = K.check_dim(dim, n)
+    dim = K.check_embeddable(a, dim)
     ids = np.asarray(getattr(csr, "ids", np.arange(n)))
     if max_part_size is None or max_part_size >= n:
         if max_part_size is not None:

@@ -1,13 +1,13 @@
 """Recursive-partition network embeddings on Spark (after DistNE, Lin KDD 2021).
 
-Two engines run the same stages (each a pure kernel from :mod:`graphkit.embed._kernels`):
+Two engines run the same stages (each a pure kernel from :mod:`graphkit.embed.kernels`):
 
 ``engine="local"`` (graphs that fit on the driver): the driver collects the graph and bisects
 it into up to 16 coarse parts (Fiedler vector + boundary refinement); each coarse part is bisected
 further in its own Spark task until every part has at most ``max_part_size`` vertices; the
 border vertices (most cut weight, ``2 * dim`` per part) are embedded together on the driver as
 the shared space; one Spark task per part embeds the part's induced subgraph (regularised
-spectral embedding by default, :func:`graphkit.embed._kernels.spectral_embed`) and rotates it
+spectral embedding by default, :func:`graphkit.embed.kernels.spectral_embed`) and rotates it
 onto the shared space by orthogonal Procrustes; the pieces are averaged.
 
 ``engine="distributed"`` (:mod:`graphkit.embed.distributed`): the graph stays in Spark. Label
@@ -26,21 +26,21 @@ which ``refine=None`` runs when :meth:`estimate_driver_bytes` fits ``max_driver_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import numbers
 
 import numpy as np
 
 from graphkit import _progress
-from graphkit.base import Estimator
-from graphkit.embed import _kernels as K
+from graphkit.base import Estimator, check_choice, check_positive_int, check_seed
+from graphkit.embed import kernels as K
 from graphkit.embed.blockrows import BLOCK_ROWS
 from graphkit.embed.distributed import COARSE_PARTS, CoarseningSettings
 
 SCHEMA = "id long, embedding array<float>"
 ENGINES = ("auto", "local", "distributed")
+_NEEDS_PART_SIZE = "engine='distributed' needs max_part_size (the whole graph would be embedded on the driver)"
 
 
-@dataclass(kw_only=True)
 class RecursivePartitionEmbedding(Estimator):
     """Estimator: ``RecursivePartitionEmbedding(dim=128, max_part_size=...).fit(graph).transform()``.
 
@@ -53,7 +53,7 @@ class RecursivePartitionEmbedding(Estimator):
         whole graph in one piece on the driver (the quality reference).
     seed : int, default 0
     method : {"spectral", "prone", "netmf"}, default "spectral"
-        See :func:`graphkit.embed._kernels.embed_part`.
+        See :func:`graphkit.embed.kernels.embed_part`.
     engine : {"auto", "local", "distributed"}, default "auto"
         ``"local"`` collects the graph to the driver; ``"distributed"`` keeps it in Spark (see the
         module docs); ``"auto"`` picks local when :meth:`estimate_driver_bytes` fits
@@ -72,8 +72,9 @@ class RecursivePartitionEmbedding(Estimator):
         :mod:`graphkit.embed.blockrows`); every block costs a task per product, so fewer, larger
         blocks are faster while a block's rows and halo fit a task.
     max_driver_bytes : int, default 2 GiB
-    coarsening : CoarseningSettings
-        Tuning of the distributed engine's partitioner.
+    coarsening : CoarseningSettings or None, default None
+        Tuning of the distributed engine's partitioner (``None``: ``CoarseningSettings()``,
+        resolved in :meth:`fit`).
 
     Attributes
     ----------
@@ -83,7 +84,7 @@ class RecursivePartitionEmbedding(Estimator):
         Distributed engine: vertices of the contracted graph the driver partitioned.
     partition_quality_ : dict
         Cut fraction, part sizes, border share (see
-        :func:`graphkit.embed._kernels.partition_quality`).
+        :func:`graphkit.embed.kernels.partition_quality`).
     refined_ : bool
     refinement_ : {"spark", "driver"} or None
         Where the refinement ran.
@@ -97,20 +98,23 @@ class RecursivePartitionEmbedding(Estimator):
         access when the embedding stayed distributed).
     """
 
-    dim: int = 128
-    max_part_size: int | None = None
-    seed: int = 0
-    method: str = "spectral"
-    engine: str = "auto"
-    refine: bool | None = None
-    refine_on: str = "auto"
-    refine_iterations: int = 2
-    refine_block_rows: int = BLOCK_ROWS
-    max_driver_bytes: int = 2 << 30
-    coarsening: CoarseningSettings = field(default_factory=CoarseningSettings)
-
-    # fitted state behind the parts_ / embedding_ properties (not parameters)
-    _parts = _embedding = _parts_frame = _embedding_frame = _scratch = None
+    def __init__(self, *, dim: int = 128, max_part_size: int | None = None, seed: int = 0, method: str = "spectral",
+                 engine: str = "auto", refine: bool | None = None, refine_on: str = "auto", refine_iterations: int = 2,
+                 refine_block_rows: int = BLOCK_ROWS, max_driver_bytes: int = 2 << 30,
+                 coarsening: CoarseningSettings | None = None):
+        self.dim = dim
+        self.max_part_size = max_part_size
+        self.seed = seed
+        self.method = method
+        self.engine = engine
+        self.refine = refine
+        self.refine_on = refine_on
+        self.refine_iterations = refine_iterations
+        self.refine_block_rows = refine_block_rows
+        self.max_driver_bytes = max_driver_bytes
+        self.coarsening = coarsening
+        # fitted state behind the parts_ / embedding_ properties (not parameters)
+        self._parts = self._embedding = self._parts_frame = self._embedding_frame = self._scratch = None
 
     def estimate_driver_bytes(self, num_vertices: int, num_edges: int) -> int:
         """Driver memory of the local engine and of the driver refinement: the CSR (both directions)
@@ -118,21 +122,30 @@ class RecursivePartitionEmbedding(Estimator):
         return int(24 * 2 * num_edges + 4 * 8 * num_vertices * self.dim)
 
     def _validate(self) -> None:
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        check_choice("engine", self.engine, ENGINES)
         if self.refine not in (None, True, False):
             raise ValueError(f"refine must be None, True or False, got {self.refine!r}")
         if self.refine_on not in ("auto", "spark", "driver"):
             raise ValueError(f"refine_on must be 'auto', 'spark' or 'driver', got {self.refine_on!r}")
-        if self.method not in K._METHODS:
-            raise ValueError(f"method must be one of {K._METHODS}, got {self.method!r}")
-        from graphkit.base import check_positive_int
-
+        check_choice("method", self.method, K.METHODS)
+        dim = K.check_dim(self.dim)
+        if self.max_part_size is not None:
+            K.check_max_part_size(self.max_part_size, dim)
+        elif self.engine == "distributed":
+            raise ValueError(_NEEDS_PART_SIZE)
+        check_seed(self.seed)
         check_positive_int("refine_block_rows", self.refine_block_rows)
-        if isinstance(self.refine_iterations, bool) or not isinstance(self.refine_iterations, int) \
-                or self.refine_iterations < 0:
-            raise ValueError(f"refine_iterations must be a non-negative integer, got {self.refine_iterations!r}")
-        self.coarsening.validate()
+        for name in ("refine_iterations", "max_driver_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.refine_on == "spark" and (self.engine == "local" or self.method != "spectral"):
+            raise ValueError("refine_on='spark' needs engine='distributed' and method='spectral' "
+                             f"(got engine {self.engine!r}, method {self.method!r})")
+        if self.coarsening is not None:
+            if not isinstance(self.coarsening, CoarseningSettings):
+                raise TypeError(f"coarsening must be a CoarseningSettings or None, got {self.coarsening!r}")
+            self.coarsening.validate()
 
     def fit(self, graph, progress=None) -> "RecursivePartitionEmbedding":
         """Partition, embed the parts in Spark tasks, fuse, refine (Spark jobs run here).
@@ -144,8 +157,10 @@ class RecursivePartitionEmbedding(Estimator):
             ``progress(stage, done, total)`` for long stages (see :mod:`graphkit._progress`);
             default: log lines to the ``graphkit`` logger; ``False``: silent.
         """
+        self._validate_params()
         say = _progress.reporter(progress)
-        self._validate()
+        # dim < number of vertices: the one check that needs the graph (a count, nothing collected)
+        K.check_dim(self.dim, graph.num_vertices)
         self.close()  # a refit drops the previous fit's Spark files
         self.graph_ = graph
         self._parts = self._embedding = self._parts_frame = self._embedding_frame = None
@@ -160,8 +175,7 @@ class RecursivePartitionEmbedding(Estimator):
         self.refinement_ = ("spark" if in_spark else "driver") if self.refined_ else None
         if self.engine_ == "distributed":
             if self.max_part_size is None:
-                raise ValueError("engine='distributed' needs max_part_size (the whole graph would be "
-                                 "embedded on the driver)")
+                raise ValueError(_NEEDS_PART_SIZE)
             self._fit_distributed(graph, say)
         else:
             self._fit_local(graph, say)
@@ -172,18 +186,16 @@ class RecursivePartitionEmbedding(Estimator):
         csr = graph.to_csr()
         a = K.adjacency(csr)
         n = a.shape[0]
-        dim = K._check_embeddable(a, self.dim)
+        dim = K.check_embeddable(a, self.dim)  # parameters were validated in fit; this checks the graph
         self.ids_ = csr.ids
         if self.max_part_size is None or self.max_part_size >= n:
-            if self.max_part_size is not None:
-                K.check_max_part_size(self.max_part_size, dim)
             say("embedding the whole graph")
             self._parts = np.zeros(n, dtype=np.int64)
             self.num_parts_, self.refined_, self.refinement_ = 1, False, None
             self.partition_quality_ = K.partition_quality(a, self._parts)
             self._embedding = K.embed_part(a, dim, self.seed, self.method)
             return
-        max_part = K.check_max_part_size(self.max_part_size, dim)
+        max_part = int(self.max_part_size)
         spark = graph.spark
         sc = spark.sparkContext
         a_b = sc.broadcast(a)
@@ -194,25 +206,16 @@ class RecursivePartitionEmbedding(Estimator):
         self.partition_quality_ = K.partition_quality(a, self._parts)
         say(f"{num_parts} parts, cut fraction {self.partition_quality_['cut_fraction']:.3f}")
 
-        shared = K.shared_vertices(a, self._parts, 2 * dim)
-        ref = K._embed_or_zeros(a[shared][:, shared].tocsr(), dim, self.seed, self.method)
-        position = np.full(n, -1, dtype=np.int64)
-        position[shared] = np.arange(shared.size)
-        state_b = sc.broadcast((self._parts, ref, position))
+        shared, ref = K.shared_space(a, self._parts, 2 * dim, dim, self.seed, self.method)
+        state_b = sc.broadcast((self._parts, shared, ref))
         seed, method = self.seed, self.method
 
         def part_kernel(part_ids):
             import pyarrow as pa
 
-            adjacency_matrix = a_b.value
-            parts, reference, pos = state_b.value
-            for p in part_ids:
-                members = np.flatnonzero(parts == p)
-                emb = K._embed_or_zeros(adjacency_matrix[members][:, members].tocsr(), dim, seed + 1 + int(p), method)
-                local = np.flatnonzero(pos[members] >= 0)
-                ref_rows = reference[pos[members[local]]]
-                emb = K.align_to_shared(emb, local, ref_rows)
-                flat = pa.array(emb.astype(np.float32).ravel())
+            parts, shared_ids, reference = state_b.value
+            for members, rows in K.embed_parts(a_b.value, parts, part_ids, shared_ids, reference, dim, seed, method):
+                flat = pa.array(rows.ravel())
                 yield pa.RecordBatch.from_arrays(
                     [pa.array(members), pa.FixedSizeListArray.from_arrays(flat, dim).cast(pa.list_(pa.float32()))],
                     names=["id", "embedding"],
@@ -222,13 +225,12 @@ class RecursivePartitionEmbedding(Estimator):
 
         say(f"embedding {num_parts} parts in parallel")
         table = map_vertex_batches(spark, num_parts, part_kernel, SCHEMA, num_batches=num_parts).toArrow()
-        pieces = [(shared, ref)]
+        say("fusing the pieces" + (" and refining" if self.refined_ else ""))
+        fused = np.zeros((n, dim), dtype=np.float32)
         for batch in table.to_batches():
             if batch.num_rows:
                 flat = batch.column("embedding").values.to_numpy()
-                pieces.append((batch.column("id").to_numpy(), flat.reshape(batch.num_rows, dim)))
-        say("fusing the pieces" + (" and refining" if self.refined_ else ""))
-        fused = K.fuse(n, pieces)
+                fused[batch.column("id").to_numpy()] = flat.reshape(batch.num_rows, dim)
         self._embedding = self._refined(a, fused) if self.refined_ else fused
 
     def _refined(self, a, fused):
@@ -239,19 +241,16 @@ class RecursivePartitionEmbedding(Estimator):
 
         from graphkit.embed import distributed as D
         from graphkit.embed.blockrows import spark_refinement
-        from graphkit.errors import EmptyGraphError
         from graphkit.sparkio import Scratch
 
         n = graph.num_vertices
         scratch = self._scratch = Scratch(graph.spark, "graphkit-embed")
         edges = scratch.freeze(D.undirected_edges(graph), "edges")
-        if edges.where(F.col("src") != F.col("dst")).limit(1).count() == 0:
-            raise EmptyGraphError(f"graph has only isolated vertices ({n} vertices, no edges)")
-        dim = K.check_dim(self.dim, n)
-        max_part = K.check_max_part_size(self.max_part_size, dim)
+        K.check_has_edges(n, edges.where(F.col("src") != F.col("dst")).limit(1).count())
+        dim, max_part = int(self.dim), int(self.max_part_size)
         say(f"partitioning in Spark into parts of at most {max_part:,} vertices")
         parts, self.num_parts_, self.coarse_vertices_ = D.distributed_partition(
-            graph, edges, max_part, self.seed, self.coarsening, scratch, say)
+            graph, edges, max_part, self.seed, self.coarsening or CoarseningSettings(), scratch, say)
         self._parts_frame = parts
         self.partition_quality_ = D.partition_stats(edges, parts)
         say(f"{self.num_parts_} parts, cut fraction {self.partition_quality_['cut_fraction']:.3f}")
@@ -279,6 +278,7 @@ class RecursivePartitionEmbedding(Estimator):
 
     @property
     def parts_(self) -> np.ndarray:
+        self._check_fitted("graph_")
         if self._parts is None and self._parts_frame is not None:
             frame = self._parts_frame.toPandas()
             self._parts = np.empty(len(frame), dtype=np.int64)
@@ -287,14 +287,14 @@ class RecursivePartitionEmbedding(Estimator):
 
     @property
     def embedding_(self) -> np.ndarray:
+        self._check_fitted("graph_")
         if self._embedding is None and self._embedding_frame is not None:
             self._embedding = _dense_rows(self._embedding_frame, len(self.ids_), self.dim)
         return self._embedding
 
     def transform(self):
         """DataFrame ``(id, embedding array<float>)`` in the user's ids."""
-        if getattr(self, "graph_", None) is None:
-            raise RuntimeError("RecursivePartitionEmbedding is not fitted: call fit(graph) first")
+        self._check_fitted("graph_")
         if self._embedding_frame is not None:
             return self.graph_.translate(self._embedding_frame, "id").select("id", "embedding")
         import pandas as pd
@@ -309,6 +309,7 @@ class RecursivePartitionEmbedding(Estimator):
         manifest (parameters, seed, the graph's fingerprint, every part's size and CRC-32),
         atomically. Read it back with :func:`graphkit.embed.load_embeddings`.
         """
+        self._check_fitted("graph_")
         from graphkit.embed.local import FORMAT, VERSION
         from graphkit.sparkio import write_parquet
 
@@ -376,7 +377,7 @@ def _partition(spark, a, a_b, max_part: int, seed: int) -> np.ndarray:
 def graphframes_embedding(graph, dim: int = 128, seed: int = 0, walks_per_vertex: int = 5) -> np.ndarray:
     """Embeddings from GraphFrames' ``RandomWalkEmbeddings`` (random walks with restart +
     Word2Vec, DeepWalk-style): the same-run peer of ``bench/embed.py``. Needs the GraphFrames JVM
-    package (see :func:`graphkit._jvm.require_graphframes`) and a checkpoint directory for its
+    package (see ``require_graphframes`` in ``graphkit/_jvm.py``) and a checkpoint directory for its
     walks.
 
     Returns
@@ -408,4 +409,4 @@ def graphframes_embedding(graph, dim: int = 128, seed: int = 0, walks_per_vertex
                         for v in result[column]])
     x = np.zeros((n, vectors.shape[1]), dtype=np.float64)
     x[result["id"].to_numpy(np.int64)] = vectors
-    return K._finish(x)
+    return K.unit_rows(x)

@@ -1,6 +1,6 @@
 """The whole-graph refinement in Spark (graphkit.embed.blockrows) against the one-machine kernels.
 
-Ground truth is :mod:`graphkit.embed._kernels` on the collected graph. The Spark version splits
+Ground truth is :mod:`graphkit.embed.kernels` on the collected graph. The Spark version splits
 the rows into several blocks here, so every product really exchanges halo rows between tasks.
 """
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphkit.embed import _kernels as K
+from graphkit.embed import kernels as K
 from graphkit.embed.blockrows import BlockRows, spark_refinement
 from graphkit.embed.distributed import undirected_edges
 from graphkit.embed.spark import _dense_rows
@@ -96,3 +96,39 @@ def test_spark_refinement_equals_the_one_machine_kernel(spark, email):
     # and the answer is a real embedding, not a degenerate one: unit rows but for isolated vertices
     norms = np.linalg.norm(got, axis=1)
     assert np.all((np.abs(norms - 1) < 1e-5) | (norms == 0)) and (norms > 0).sum() > 0.95 * n
+
+
+def test_private_pyspark_routes_fall_back_to_the_public_api():
+    """graphkit._jvm's helpers use PySpark internals only when present; otherwise the public calls."""
+    from graphkit import _jvm
+
+    calls = []
+
+    class PublicOnly:  # an RDD-like object without PySpark's private attributes
+        def count(self):
+            calls.append("count")
+            return 3
+
+        def union(self, other):
+            calls.append("union")
+            return "union"
+
+    _jvm.materialize_in_jvm(PublicOnly())
+    assert _jvm.union_keeping_serializer(PublicOnly(), PublicOnly()) == "union"
+    assert calls == ["count", "union"]
+
+
+def test_union_keeping_serializer_keeps_partitions_aligned(spark):
+    from graphkit import _jvm
+
+    sc = spark.sparkContext
+    own = sc.parallelize([(b, f"block{b}") for b in range(3)]).partitionBy(3)
+    halo = sc.parallelize([(b, f"msg{b}") for b in (2, 0, 1, 2)]).partitionBy(3).mapPartitions(
+        lambda rows: rows, preservesPartitioning=True)
+    union = _jvm.union_keeping_serializer(own, halo)
+    assert union.partitioner == own.partitioner and union.getNumPartitions() == 3
+    by_partition = union.glom().collect()
+    assert [sorted({key for key, _ in rows}) for rows in by_partition] == [[0], [1], [2]]
+    assert sorted(v for rows in by_partition for _, v in rows) == sorted(
+        ["block0", "block1", "block2", "msg0", "msg1", "msg2", "msg2"])
+    _jvm.materialize_in_jvm(union)  # counts on the JVM without error

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphkit.csr import CSRGraph
-from graphkit.embed import _kernels as K
+from graphkit.embed import kernels as K
 from graphkit.errors import EmptyGraphError
 
 from tests.embed.conftest import planted_partition
@@ -270,7 +270,7 @@ def test_empty_and_edgeless_graphs_raise():
 
 def test_local_side_never_imports_pyspark():
     code = (
-        "import sys, graphkit.embed, graphkit.embed._kernels, graphkit.embed.local, "
+        "import sys, graphkit.embed, graphkit.embed.kernels, graphkit.embed.local, "
         "graphkit.embed.evaluation; sys.exit('pyspark' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
@@ -278,6 +278,6 @@ def test_local_side_never_imports_pyspark():
 
 def test_netmf_refuses_graphs_beyond_its_dense_limit(monkeypatch, sbm4):
     graph, _ = sbm4
-    monkeypatch.setattr(K, "DENSE_LIMIT", 100)
+    monkeypatch.setattr(K.embedders, "DENSE_LIMIT", 100)
     with pytest.raises(ValueError, match="605 vertices exceed its limit of 100"):
         K.embed_part(graph, 8, method="netmf")

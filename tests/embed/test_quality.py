@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graphkit.embed import _kernels as K
+from graphkit.embed import kernels as K
 from graphkit.embed.evaluation import link_prediction_auc, node_classification, split_edges
 from graphkit.io import load_csr
 from tests.conftest import dataset

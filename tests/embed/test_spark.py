@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from graphkit.base import NotFittedError
 from graphkit.csr import CSRGraph
 from graphkit.embed import embed_csr, load_embeddings, node_classification
 from graphkit.embed.distributed import CoarseningSettings
@@ -95,7 +96,7 @@ def test_distributed_engine_coarsened_and_reports_its_partition_truthfully(ppi_d
     # 0.61 against 0.52), far less than a random 8-way split (7/8); the embeddings are as good.
     assert cut_d < 0.7, (cut_d, cut_l)
     # the Spark-side statistics agree with the kernel's on the collected parts
-    from graphkit.embed import _kernels as K
+    from graphkit.embed import kernels as K
 
     adjacency, _ = read_mat(dataset("ppi_node2vec", "Homo_sapiens.mat"))
     order = ppi_distributed.ids_.astype(np.int64)
@@ -188,8 +189,42 @@ def test_same_seed_twice_gives_identical_embedding(spark):
 
 
 def test_transform_before_fit_raises():
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         RecursivePartitionEmbedding(dim=8).transform()
+    for use in (lambda m: m.embedding_, lambda m: m.parts_, lambda m: m.save("/nonexistent/emb")):
+        with pytest.raises(NotFittedError):
+            use(RecursivePartitionEmbedding(dim=8))
+
+
+class _Untouchable:
+    """A stand-in graph that fails on any use: parameters must be checked before the graph is."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"graph.{name} was used before the parameters were checked")
+
+
+@pytest.mark.parametrize("params", [
+    {"dim": 0}, {"dim": 2.5}, {"dim": 4, "max_part_size": 8}, {"method": "word2vec"}, {"engine": "gpu"},
+    {"engine": "distributed"}, {"seed": -1}, {"refine": "yes"}, {"refine_iterations": -1},
+    {"refine_block_rows": 0}, {"max_driver_bytes": -1}, {"engine": "local", "refine_on": "spark"},
+    {"coarsening": CoarseningSettings(rounds=0)}, {"coarsening": {"rounds": 2}},
+])
+def test_every_parameter_is_checked_before_the_graph_is_used(params):
+    with pytest.raises((ValueError, TypeError)):
+        RecursivePartitionEmbedding(**params).fit(_Untouchable())
+
+
+def test_estimator_contract_params_clone_repr():
+    from sklearn.base import clone
+
+    settings = CoarseningSettings(rounds=2)
+    model = RecursivePartitionEmbedding(dim=8, max_part_size=40, coarsening=settings)
+    assert model.coarsening is settings and RecursivePartitionEmbedding().coarsening is None
+    twin = clone(model)
+    assert twin is not model and twin.get_params(deep=False).keys() == model.get_params(deep=False).keys()
+    assert twin.dim == 8 and twin.max_part_size == 40 and twin.coarsening == settings
+    assert model.set_params(dim=16) is model and model.dim == 16
+    assert repr(RecursivePartitionEmbedding(dim=8)) == "RecursivePartitionEmbedding(dim=8)"
 
 
 @pytest.mark.parametrize(
