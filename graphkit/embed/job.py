@@ -33,15 +33,8 @@ def register(sub) -> None:
 
 
 def run_embed(args) -> int:
-    from graphkit.embed import kernels as K
     from graphkit.embed.spark import RecursivePartitionEmbedding
 
-    if args.dim <= 0:
-        raise ValueError(f"--dim must be positive, got {args.dim}")
-    if args.max_part_size is not None:
-        K.check_max_part_size(args.max_part_size, args.dim)
-    elif args.engine == "distributed":
-        raise ValueError("--engine distributed needs --max-part-size")
     model = RecursivePartitionEmbedding(dim=args.dim, max_part_size=args.max_part_size, seed=args.seed,
                                         engine=args.engine, method=args.method,
                                         refine=False if args.no_refine else None)

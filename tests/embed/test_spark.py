@@ -286,7 +286,8 @@ def test_cli_embed_writes_parquet_that_load_embeddings_reads(tmp_path):
 def test_cli_distributed_engine_needs_a_part_size(tmp_path):
     done = run_cli("embed", dataset("email_eu_core", "email-Eu-core.txt"), tmp_path / "x", "--engine", "distributed")
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1] == "graphkit: error: --engine distributed needs --max-part-size"
+    assert done.stderr.strip().splitlines()[-1] == ("graphkit: error: engine='distributed' needs max_part_size "
+                                                     "(the whole graph would be embedded on the driver)")
     assert not (tmp_path / "x").exists()
 
 
