@@ -62,12 +62,21 @@ def test_load_embeddings_errors_name_the_problem(tmp_path):
 
 
 def test_embed_csr_whole_and_partitioned_agree_on_structure():
+    """Partitioning changes coordinates, not structure: both embeddings recover the planted
+    blocks, assign vertices to the same blocks, and rank vertex pairs by similarity alike."""
     graph, truth = planted_partition([120] * 4, 0.15, 0.005, seed=4)
+    labels, cosines = [], []
+    pairs = np.random.default_rng(0).integers(0, 480, size=(2000, 2))
     for max_part_size in (None, 130):
         ids, x = embed_csr(graph, dim=16, max_part_size=max_part_size, seed=0)
         assert np.array_equal(ids, graph.ids) and x.shape == (480, 16)
         centroids = np.stack([x[truth == b].mean(axis=0) for b in range(4)])
-        assert np.mean(np.argmax(x @ centroids.T, axis=1) == truth) > 0.95
+        labels.append(np.argmax(x @ centroids.T, axis=1))
+        assert np.mean(labels[-1] == truth) > 0.95
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        cosines.append(np.sum(unit[pairs[:, 0]] * unit[pairs[:, 1]], axis=1))
+    assert np.mean(labels[0] == labels[1]) > 0.95
+    assert np.corrcoef(cosines[0], cosines[1])[0, 1] > 0.8
 
 
 def test_embed_csr_validates():
