@@ -39,6 +39,17 @@ from graphkit.embed.distributed import COARSE_PARTS, CoarseningSettings
 SCHEMA = "id long, embedding array<float>"
 ENGINES = ("auto", "local", "distributed")
 _NEEDS_PART_SIZE = "engine='distributed' needs max_part_size (the whole graph would be embedded on the driver)"
+#: Part size the distributed engine picks when ``engine="auto"`` chose it and no ``max_part_size``
+#: was given: com-DBLP's 32 parts of about 10,000 vertices lost no link-prediction AUC against the
+#: whole-graph embedding (0.988 both), and a part of 20,000 vertices embeds in one task in seconds.
+AUTO_PART_SIZE = 20_000
+
+
+def auto_part_size(num_vertices: int, dim: int) -> int:
+    """The distributed engine's part size when none is given: :data:`AUTO_PART_SIZE`, or an
+    eighth of the graph when that is smaller, and always more than ``2 * dim`` (the rule of
+    :func:`graphkit.embed.kernels.check_max_part_size`)."""
+    return max(4 * int(dim), min(AUTO_PART_SIZE, -(-int(num_vertices) // 8)))
 
 
 class RecursivePartitionEmbedding(Estimator):
@@ -49,8 +60,10 @@ class RecursivePartitionEmbedding(Estimator):
     dim : int, default 128
         Embedding dimension, ``0 < dim < number of vertices``.
     max_part_size : int or None, default None
-        Parts have at most this many vertices (must be ``> 2 * dim``); ``None`` embeds the
-        whole graph in one piece on the driver (the quality reference).
+        Parts have at most this many vertices (must be ``> 2 * dim``). ``None``: the local
+        engine embeds the whole graph in one piece (the quality reference); when ``engine="auto"``
+        finds that the graph does not fit the driver, the distributed engine picks
+        :func:`auto_part_size` (at most 20,000 vertices per part).
     seed : int, default 0
     method : {"spectral", "prone", "netmf"}, default "spectral"
         See :func:`graphkit.embed.kernels.embed_part`.
@@ -79,6 +92,8 @@ class RecursivePartitionEmbedding(Estimator):
     Attributes
     ----------
     engine_ : str
+    max_part_size_ : int or None
+        The part size used (``max_part_size``, or the automatic one; None: one piece).
     num_parts_ : int
     coarse_vertices_ : int
         Distributed engine: vertices of the contracted graph the driver partitioned.
@@ -173,9 +188,14 @@ class RecursivePartitionEmbedding(Estimator):
         in_spark = can and self.refine_on != "driver"
         self.refined_ = (in_spark or fits) if self.refine is None else self.refine
         self.refinement_ = ("spark" if in_spark else "driver") if self.refined_ else None
+        self.max_part_size_ = self.max_part_size
         if self.engine_ == "distributed":
             if self.max_part_size is None:
-                raise ValueError(_NEEDS_PART_SIZE)
+                if self.engine == "distributed":
+                    raise ValueError(_NEEDS_PART_SIZE)
+                self.max_part_size_ = auto_part_size(graph.num_vertices, self.dim)
+                say(f"the graph does not fit the driver (max_driver_bytes): distributed engine, parts of at most "
+                    f"{self.max_part_size_:,} vertices")
             self._fit_distributed(graph, say)
         else:
             self._fit_local(graph, say)
@@ -188,14 +208,14 @@ class RecursivePartitionEmbedding(Estimator):
         n = a.shape[0]
         dim = K.check_embeddable(a, self.dim)  # parameters were validated in fit; this checks the graph
         self.ids_ = csr.ids
-        if self.max_part_size is None or self.max_part_size >= n:
+        if self.max_part_size_ is None or self.max_part_size_ >= n:
             say("embedding the whole graph")
             self._parts = np.zeros(n, dtype=np.int64)
             self.num_parts_, self.refined_, self.refinement_ = 1, False, None
             self.partition_quality_ = K.partition_quality(a, self._parts)
             self._embedding = K.embed_part(a, dim, self.seed, self.method)
             return
-        max_part = int(self.max_part_size)
+        max_part = int(self.max_part_size_)
         spark = graph.spark
         sc = spark.sparkContext
         a_b = sc.broadcast(a)
@@ -247,7 +267,7 @@ class RecursivePartitionEmbedding(Estimator):
         scratch = self._scratch = Scratch(graph.spark, "graphkit-embed")
         edges = scratch.freeze(D.undirected_edges(graph), "edges")
         K.check_has_edges(n, edges.where(F.col("src") != F.col("dst")).limit(1).count())
-        dim, max_part = int(self.dim), int(self.max_part_size)
+        dim, max_part = int(self.dim), int(self.max_part_size_)
         say(f"partitioning in Spark into parts of at most {max_part:,} vertices")
         parts, self.num_parts_, self.coarse_vertices_ = D.distributed_partition(
             graph, edges, max_part, self.seed, self.coarsening or CoarseningSettings(), scratch, say)
@@ -313,7 +333,7 @@ class RecursivePartitionEmbedding(Estimator):
         from graphkit.embed.local import FORMAT, VERSION
         from graphkit.sparkio import write_parquet
 
-        params = {"dim": self.dim, "max_part_size": self.max_part_size, "method": self.method,
+        params = {"dim": self.dim, "max_part_size": self.max_part_size_, "method": self.method,
                   "engine": self.engine_, "refinement": self.refinement_, "num_parts": self.num_parts_}
         return write_parquet(self.transform(), path, overwrite=overwrite, artifact={
             "format": FORMAT, "version": VERSION, "params": params, "seed": self.seed,

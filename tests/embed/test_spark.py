@@ -115,6 +115,25 @@ def test_classification_within_1_5_points_of_whole_graph_local_embedding(fitted,
         assert got[metric] > 0.15, (metric, got[metric])  # far above chance on PPI (50 labels)
 
 
+def test_auto_engine_picks_a_part_size_when_the_graph_does_not_fit_the_driver(ppi_graph, ppi_labels):
+    """At the defaults (no max_part_size), a graph over max_driver_bytes goes to the distributed
+    engine with a part size chosen for it, instead of stopping (issue 13)."""
+    from graphkit.embed.spark import auto_part_size
+
+    n = ppi_graph.num_vertices
+    model = RecursivePartitionEmbedding(dim=DIM, seed=5, max_driver_bytes=1, refine=False)
+    try:
+        model.fit(ppi_graph)
+        assert model.engine_ == "distributed" and model.max_part_size_ == auto_part_size(n, DIM) == -(-n // 8)
+        assert 8 <= model.num_parts_ <= 16 and model.partition_quality_["max_part"] <= model.max_part_size_
+        f1 = node_classification(model.embedding_, ppi_labels[model.ids_.astype(np.int64)], train_ratios=(0.5,),
+                                 repeats=2, seed=0)[0.5]["micro_f1"]
+        assert f1 > 0.15, f1  # chance is about 0.07
+    finally:
+        model.close()
+    assert auto_part_size(10**8, 128) == 20_000 and auto_part_size(1000, 128) == 512
+
+
 def test_distributed_engine_without_refinement_stays_in_spark(ppi_graph, ppi_labels):
     n = ppi_graph.num_vertices
     models = {engine: RecursivePartitionEmbedding(dim=DIM, max_part_size=-(-n // PPI_PARTS), seed=5,
