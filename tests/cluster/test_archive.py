@@ -1,7 +1,8 @@
 """The README's "Run on your cluster" recipe, on a real standalone cluster: pack a virtualenv that
 has graphkit installed from its wheel, ship it with spark.archives, and run the job files of the
-installed package. Executors must run the archive's Python and the archive's graphkit (not the
-checkout's, not the driver's), and the answer must equal local mode's."""
+installed package with its shipped cluster profile. Executors must run the archive's Python and
+the archive's graphkit (not the checkout's, not the driver's), and the answer must equal local
+mode's."""
 
 import json
 import time
@@ -50,6 +51,10 @@ def test_jobs_run_from_a_shipped_environment(cluster, installed_env, local_run, 
 
     graph = dataset(*EMAIL)
     out = tmp_path / "ppr"
-    done = cluster.submit(str(jobs / "ppr.py"), str(graph), str(out), *PPR_ARGS, conf=shipped)
+    before = cluster.app_ids()
+    done = cluster.submit(str(jobs / "ppr.py"), str(graph), str(out), *PPR_ARGS, "--conf-file", "cluster", conf=shipped)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "ppr: top-10 of 1,005 sources (local engine, 3000 walks/vertex)" in done.stdout
     assert_same_ppr(out, local_run("ppr", graph, *PPR_ARGS), min_rows=8000)
+    (app,) = cluster.app_ids() - before
+    assert cluster.tasks_started(app) > 0  # the walks ran in the workers' executors

@@ -1,5 +1,6 @@
-"""spark-submit jobs/ppr.py and jobs/ppr_index.py to a real standalone cluster, with the cluster
-profile conf/cluster.conf: same seed, same answer as local mode (conf/local.conf, local[2])."""
+"""spark-submit jobs/ppr_index.py to a real standalone cluster, with the cluster profile
+conf/cluster.conf: same seed, same index as local mode (conf/local.conf, local[2]). (jobs/ppr.py
+runs on the cluster in tests/cluster/test_archive.py, from the shipped environment.)"""
 
 import json
 
@@ -7,29 +8,13 @@ import numpy as np
 import pytest
 
 from graphkit.ppr import PPRIndex
-from tests.cluster.conftest import EMAIL, PPR_ARGS, assert_same_ppr, read_ppr
+from tests.cluster.conftest import EMAIL
 from tests.conftest import ROOT, dataset
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 CLUSTER_CONF = ("--conf-file", str(ROOT / "conf" / "cluster.conf"))
 INDEX_ARGS = ("--walks", "3000", "--seed", "5")
-
-
-def test_ppr_job_on_standalone_cluster_equals_local_mode(cluster, local_run, tmp_path):
-    graph = dataset(*EMAIL)
-    out = tmp_path / "cluster-ppr"
-    before = cluster.app_ids()
-    done = cluster.submit("ppr.py", str(graph), str(out), *PPR_ARGS, *CLUSTER_CONF)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "ppr: top-10 of 1,005 sources (local engine, 3000 walks/vertex)" in done.stdout
-
-    result = read_ppr(out)
-    assert result["src"].nunique() == 1005 and result.groupby("src").size().max() == 10
-    assert_same_ppr(out, local_run("ppr", graph, *PPR_ARGS), min_rows=8000)
-    # the work ran in this application's executors on the workers, not in the driver
-    (app,) = cluster.app_ids() - before
-    assert cluster.tasks_started(app) > 0
 
 
 def test_ppr_index_job_on_standalone_cluster_equals_local_mode(cluster, local_run, tmp_path):
