@@ -10,22 +10,19 @@ from pathlib import Path
 import pytest
 
 from graphkit import _jvm
-from tests.conftest import ROOT, dataset
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.graphframes]
 
-#: Runs on the cluster: which jars the driver holds, which classes the executors load, and
-#: GraphFrames' own components, computed on the executors.
+#: Runs on the cluster: which jars the driver holds and which classes the executors load.
+#: (GraphFrames' components on the cluster: tests/cluster/test_standalone.py, through jobs/info.py.)
 PROBE_JOB = '''
-import sys
-from graphkit import Graph, _jvm, get_session
+from graphkit import _jvm, get_session
 spark = get_session()
 print("JARS", spark.sparkContext.getConf().get("spark.jars", ""))
 rows = spark.range(0, 8, 1, 4).selectExpr(
     "reflect('org.graphframes.GraphFrame', 'SRC') AS gf", "{user}").distinct().collect()
 print("EXECUTORS", sorted(tuple(r) for r in rows))
 print("VERSION", _jvm.jvm_graphframes_version(spark))
-print("COMPONENTS", Graph.read(sys.argv[1], spark=spark).component_stats())
 '''
 
 
@@ -51,22 +48,20 @@ def _probe(tmp_path, user_column: str) -> Path:
 
 def _lines(stdout: str) -> dict[str, str]:
     return {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in stdout.splitlines()
-            if line.split(" ", 1)[0] in ("JARS", "EXECUTORS", "VERSION", "COMPONENTS")}
+            if line.split(" ", 1)[0] in ("JARS", "EXECUTORS", "VERSION")}
 
 
 def test_users_jars_and_graphkits_both_reach_the_executors(cluster, user_jar, tmp_path):
     if not _jvm.graphframes_jars():
         pytest.fail("GraphFrames JVM package not provisioned (make setup)")
     script = _probe(tmp_path, "reflect('userlib.Hello', 'hello') AS user")
-    done = cluster.submit(str(script), str(dataset("email_eu_core", "email-Eu-core.txt")),
-                          options=("--jars", str(user_jar)))
+    done = cluster.submit(str(script), options=("--jars", str(user_jar)))
     assert done.returncode == 0, done.stderr[-3000:]
     out = _lines(done.stdout)
     jars = out["JARS"].split(",")
     assert jars[0].endswith("userlib.jar") and len(jars) == 3  # the user's first, then graphkit's two
     assert out["EXECUTORS"] == "[('src', 'user-jar')]"  # both classes load in the executors
     assert out["VERSION"] == _jvm.GRAPHFRAMES_VERSION
-    assert out["COMPONENTS"] == "{'components': 20, 'largest': 986}"
 
 
 def test_packages_alternative(cluster, tmp_path):
@@ -78,10 +73,9 @@ def test_packages_alternative(cluster, tmp_path):
     options = ["--packages", _jvm.GRAPHFRAMES_COORDINATES, "--conf", f"spark.jars.ivy={tmp_path / 'ivy'}"]
     if repos:
         options += ["--repositories", ",".join(repos)]
-    done = cluster.submit(str(script), str(dataset("email_eu_core", "email-Eu-core.txt")), options=tuple(options))
+    done = cluster.submit(str(script), options=tuple(options))
     assert done.returncode == 0, done.stderr[-3000:]
     out = _lines(done.stdout)
     assert not any(str(j) in out["JARS"] for j in _jvm.graphframes_jars() or [])
     assert out["EXECUTORS"] == "[('src', 1)]"
     assert out["VERSION"] == _jvm.GRAPHFRAMES_VERSION
-    assert out["COMPONENTS"] == "{'components': 20, 'largest': 986}"
