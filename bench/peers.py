@@ -248,7 +248,9 @@ def earlier_tables(new: list[Table]) -> str:
     for block in section.split("\n\n**")[1:]:
         block = "**" + block.split("\n\nGraphFrames ")[0].split("\n\n_Earlier run")[0].strip()
         if block.splitlines()[0] not in titles:
-            kept.append(f"{block}\n\n_Earlier run: {stamp.strip('_')}_")
+            # a block that already carries its own stamp (a table copied from a stopped run) keeps it
+            own = block.splitlines()[-1].startswith("_")
+            kept.append(block if own else f"{block}\n\n_Earlier run: {stamp.strip('_')}_")
     return "\n\n".join(kept)
 
 
