@@ -40,16 +40,13 @@ def build(graph, estimator, output: str | os.PathLike, *, overwrite: bool = Fals
         A parameter of ``estimator`` is invalid (checked before any Spark action).
     """
     from graphkit._progress import reporter
-    from graphkit.artifacts import check_output_path
 
     output = os.fspath(output)
-    if "://" not in output:
-        check_output_path(output, overwrite)
-    else:  # a Hadoop URL: only Spark can look
+    check_before_reading(estimator, output, overwrite)
+    if "://" in output:  # a Hadoop URL: only Spark can look
         from graphkit.sparkio import check_output
 
         check_output(graph.spark, output, overwrite)
-    estimator._validate_params()
     report = reporter(progress)
     try:
         estimator.fit(graph, progress=progress)
@@ -59,3 +56,20 @@ def build(graph, estimator, output: str | os.PathLike, *, overwrite: bool = Fals
         close = getattr(estimator, "close", None)
         if close is not None:
             close()
+
+
+def check_before_reading(estimator, output: str | os.PathLike, overwrite: bool) -> None:
+    """What :func:`build` refuses without the graph: an existing local ``output`` (unless
+    ``overwrite``) and an invalid parameter. The command line calls it before it reads the
+    graph, so a mistake costs no Spark work.
+
+    Raises
+    ------
+    OutputExistsError, ValueError
+    """
+    from graphkit.artifacts import check_output_path
+
+    output = os.fspath(output)
+    if "://" not in output:
+        check_output_path(output, overwrite)
+    estimator._validate_params()

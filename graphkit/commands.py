@@ -109,12 +109,9 @@ def build_command(args, estimator, app_name: str):
     """A Spark command's whole path: refuse an existing output before reading anything, read
     the graph, then :func:`graphkit.build.build` (fit, write atomically, delete intermediate
     files whatever happens). Returns ``(graph, path, seconds)``."""
-    from graphkit.artifacts import check_output_path
-    from graphkit.build import build
+    from graphkit.build import build, check_before_reading
 
-    if "://" not in args.output:
-        check_output_path(args.output, args.overwrite)
-    estimator._validate_params()
+    check_before_reading(estimator, args.output, args.overwrite)
     graph = open_graph(args, app_name)
     started = time.perf_counter()
     path = build(graph, estimator, args.output, overwrite=args.overwrite, progress=progress)

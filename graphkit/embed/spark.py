@@ -190,9 +190,7 @@ class RecursivePartitionEmbedding(Estimator):
         self.refinement_ = ("spark" if in_spark else "driver") if self.refined_ else None
         self.max_part_size_ = self.max_part_size
         if self.engine_ == "distributed":
-            if self.max_part_size is None:
-                if self.engine == "distributed":
-                    raise ValueError(_NEEDS_PART_SIZE)
+            if self.max_part_size is None:  # engine="auto" chose it (_validate refuses an explicit one)
                 self.max_part_size_ = auto_part_size(graph.num_vertices, self.dim)
                 say(f"the graph does not fit the driver (max_driver_bytes): distributed engine, parts of at most "
                     f"{self.max_part_size_:,} vertices")
