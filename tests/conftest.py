@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("GRAPHKIT_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep the tests that share
     one expensive session fixture in one worker: the standalone cluster (and the local-mode
