@@ -7,9 +7,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.graphkit-installed
 PYTEST_ARGS ?=
-# Test processes (pytest-xdist): the Spark jobs under test wait on JVM start-up, subprocesses and
-# the standalone cluster for much of their time, so two workers finish sooner even on 2 cores.
-TEST_WORKERS ?= 2
 # Extra Maven repositories for the GraphFrames JVM package (comma-separated URLs or paths), searched
 # after your own Maven configuration; a checkout with ../shared/maven beside it uses that folder.
 GRAPHKIT_MAVEN_REPOS ?= $(if $(wildcard ../shared/maven/io),$(abspath ../shared/maven))
@@ -34,7 +31,7 @@ demo: setup
 	$(BIN)/graphkit demo
 
 test: setup
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/run_all.py

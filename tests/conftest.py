@@ -18,17 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("GRAPHKIT_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep the tests that share
-    one expensive session fixture in one worker: the standalone cluster (and the local-mode
-    reference runs it is compared with) and the wheel installed into a fresh virtualenv (setuptools
-    builds it in the checkout's ``build/``, which two workers must not do at once). Everything else
-    is spread over the workers; each worker has its own local Spark session."""
-    for item in items:
-        if item.get_closest_marker("cluster") or "installed_env" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("cluster"))
-
-
 def dataset(*parts: str) -> Path:
     """Path of a shared data set file; skips the test with a clear reason when it is absent."""
     path = DATASETS.joinpath(*parts)
