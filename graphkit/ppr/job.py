@@ -9,10 +9,23 @@ from graphkit import commands
 from graphkit.ppr import kernels as K
 
 
+def _hub_degree(text: str) -> int | None:
+    import argparse
+
+    if text.lower() == "none":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'none', got {text!r}")
+    return int(text)
+
+
 def _ppr_options(parser) -> None:
     parser.add_argument("--alpha", type=float, default=K.DEFAULT_ALPHA, help="restart probability (default 0.15)")
     parser.add_argument("--walks", type=int, default=K.DEFAULT_FINGERPRINT_WALKS,
                         help=f"fingerprint walks per vertex (default {K.DEFAULT_FINGERPRINT_WALKS})")
+    parser.add_argument("--hub-degree", type=_hub_degree, default=K.DEFAULT_HUB_DEGREE, metavar="N|none",
+                        help="queries read the precomputed rows of vertices with more out-neighbours than N "
+                             f"instead of spreading through them (default {K.DEFAULT_HUB_DEGREE}; none: never)")
 
 
 def register(sub) -> None:
@@ -36,7 +49,7 @@ def run_ppr(args) -> int:
     from graphkit.ppr.spark import FullyPersonalizedPageRank
 
     model = FullyPersonalizedPageRank(alpha=args.alpha, walks=args.walks, top_k=args.top_k,
-                                      engine=args.engine, seed=args.seed)
+                                      engine=args.engine, seed=args.seed, hub_degree=args.hub_degree)
     graph, _, seconds = commands.build_command(args, model, "graphkit-ppr")
     print(f"ppr: top-{args.top_k} of {graph.num_vertices:,} sources ({model.engine_} engine, "
           f"{args.walks} walks/vertex) -> {args.output} [{seconds:.1f} s]")
@@ -46,7 +59,7 @@ def run_ppr(args) -> int:
 def run_ppr_index(args) -> int:
     from graphkit.ppr import PPRIndex
 
-    index = PPRIndex(walks=args.walks, alpha=args.alpha, seed=args.seed)
+    index = PPRIndex(walks=args.walks, alpha=args.alpha, seed=args.seed, hub_degree=args.hub_degree)
     graph, path, seconds = commands.build_command(args, index, "graphkit-ppr-index")
     print(f"ppr-index: {index.num_vertices:,} vertices, {int(index.fingerprints_.indptr[-1]):,} fingerprint entries "
           f"-> {path} [{seconds:.1f} s]")

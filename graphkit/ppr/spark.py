@@ -28,7 +28,14 @@ import time
 import numpy as np
 
 from graphkit import _progress
-from graphkit.base import Estimator, check_choice, check_number, check_positive_int, check_seed
+from graphkit.base import (
+    Estimator,
+    check_choice,
+    check_number,
+    check_optional_positive_int,
+    check_positive_int,
+    check_seed,
+)
 from graphkit.ppr import kernels as K
 from graphkit.ppr.distributed import WalkSettings, distributed_ppr_topk
 from graphkit.sparkio import Scratch, map_vertex_batches
@@ -58,7 +65,7 @@ class FullyPersonalizedPageRank(Estimator):
         the fast path when :meth:`estimate_task_bytes`, with the fingerprint size measured on a
         sample of vertices, fits ``max_broadcast_bytes``.
     seed : int, default 0
-    steps, epsilon, threshold : see :class:`graphkit.ppr.PPRIndex`
+    steps, epsilon, threshold, hub_degree : see :class:`graphkit.ppr.PPRIndex` (fast path)
     max_broadcast_bytes : int, default 2 GiB
         Largest estimated task footprint that ``engine="auto"`` sends down the fast path.
     walk_settings : WalkSettings, optional
@@ -82,6 +89,7 @@ class FullyPersonalizedPageRank(Estimator):
         steps: int = K.DEFAULT_STEPS,
         epsilon: float = K.DEFAULT_EPSILON,
         threshold: float = K.DEFAULT_FINGERPRINT_THRESHOLD,
+        hub_degree: int | None = K.DEFAULT_HUB_DEGREE,
         max_broadcast_bytes: int = 2 << 30,
         walk_settings: WalkSettings | None = None,
     ):
@@ -93,6 +101,7 @@ class FullyPersonalizedPageRank(Estimator):
         self.steps = steps
         self.epsilon = epsilon
         self.threshold = threshold
+        self.hub_degree = hub_degree
         self.max_broadcast_bytes = max_broadcast_bytes
         self.walk_settings = walk_settings
 
@@ -104,6 +113,7 @@ class FullyPersonalizedPageRank(Estimator):
         check_positive_int("steps", self.steps)
         check_number("epsilon", self.epsilon, **K.FRACTION_BOUNDS)
         check_number("threshold", self.threshold, **K.FRACTION_BOUNDS)
+        check_optional_positive_int("hub_degree", self.hub_degree)
         check_choice("engine", self.engine, ENGINES)
         check_number("max_broadcast_bytes", self.max_broadcast_bytes, low=0)
         if self.walk_settings is not None:
@@ -188,10 +198,13 @@ class FullyPersonalizedPageRank(Estimator):
             csr_broadcast=csr_b)
         # wall time of the walk stage alone (tasks + collecting the rows), for benchmarks
         self.fingerprint_seconds_ = time.perf_counter() - started
+        # on the driver: a sparse product over the hubs' edges, O(hub edges x fingerprint size)
+        self.fingerprints_ = K.refine_hubs(self.fingerprints_, K.transition_matrix(csr.indptr, csr.indices, csr.weights),
+                                           self.hub_degree, alpha=self.alpha, threshold=self.threshold)
         fp_b = sc.broadcast(tuple(self.fingerprints_))
 
         say(f"decomposition: top-{self.top_k} for every source")
-        top_k, steps, epsilon, alpha = self.top_k, self.steps, self.epsilon, self.alpha
+        top_k, steps, epsilon, alpha, hub_degree = self.top_k, self.steps, self.epsilon, self.alpha, self.hub_degree
 
         def topk_kernel(sources):
             import pyarrow as pa
@@ -199,7 +212,7 @@ class FullyPersonalizedPageRank(Estimator):
             indptr, indices, weights = csr_b.value
             fp = K.Fingerprints(*fp_b.value)
             rows = K.fully_ppr_topk(indptr, indices, weights, fp, sources, top_k,
-                                    alpha=alpha, steps=steps, epsilon=epsilon,
+                                    alpha=alpha, steps=steps, epsilon=epsilon, hub_degree=hub_degree,
                                     transition=_task_transition(csr_b))
             src = np.repeat(sources, np.diff(rows.indptr))
             yield pa.RecordBatch.from_arrays(
@@ -224,7 +237,8 @@ class FullyPersonalizedPageRank(Estimator):
         from graphkit.sparkio import write_parquet
 
         params = {"alpha": self.alpha, "walks": self.walks, "top_k": self.top_k, "engine": self.engine_,
-                  "steps": self.steps, "epsilon": self.epsilon, "threshold": self.threshold}
+                  "steps": self.steps, "epsilon": self.epsilon, "threshold": self.threshold,
+                  "hub_degree": self.hub_degree}
         return write_parquet(self.transform(), path, overwrite=overwrite, artifact={
             "format": FORMAT, "version": VERSION, "params": params, "seed": self.seed,
             "graph": self.graph_.fingerprint()})

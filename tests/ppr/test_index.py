@@ -100,7 +100,7 @@ def test_estimator_contract():
     clone = pytest.importorskip("sklearn.base").clone
     index = PPRIndex(walks=300, seed=4)
     assert index.get_params() == {"walks": 300, "alpha": 0.15, "seed": 4, "threshold": 3e-4, "steps": 2,
-                                  "epsilon": 1e-5}
+                                  "epsilon": 1e-5, "hub_degree": 50}
     assert repr(index) == "PPRIndex(seed=4, walks=300)"
     copy = clone(index)
     assert copy is not index and copy.get_params() == index.get_params()

@@ -11,6 +11,8 @@ Modules
 - :mod:`.walks`: Monte-Carlo PPR estimates and fingerprints.
 - :mod:`.exact`: transition matrix and exact batched power iteration.
 - :mod:`.decomposition`: propagation plus fingerprints (the query), top-k of every source.
+- :mod:`.hubs`: fingerprint rows of high-degree vertices, so that queries need not spread
+  through them.
 - :mod:`.rows`: :class:`SparseRows` and top-k selection.
 
 Conventions
@@ -36,6 +38,7 @@ from graphkit.ppr.kernels.core import (
     DEFAULT_EPSILON,
     DEFAULT_FINGERPRINT_THRESHOLD,
     DEFAULT_FINGERPRINT_WALKS,
+    DEFAULT_HUB_DEGREE,
     DEFAULT_STEPS,
     DEFAULT_TOL,
     FRACTION_BOUNDS,
@@ -46,6 +49,7 @@ from graphkit.ppr.kernels.core import (
 )
 from graphkit.ppr.kernels.decomposition import decomposition_ppr, fully_ppr_topk, propagate
 from graphkit.ppr.kernels.exact import exact_iterations, exact_ppr, transition_matrix
+from graphkit.ppr.kernels.hubs import hub_mask, refine_hubs
 from graphkit.ppr.kernels.rows import SparseRows, top_k
 from graphkit.ppr.kernels.sampling import alias_table, count_walk_steps, sample_neighbors, seed_key
 from graphkit.ppr.kernels.walks import fingerprints, merge_fingerprints, monte_carlo_ppr
@@ -56,6 +60,7 @@ __all__ = [
     "DEFAULT_EPSILON",
     "DEFAULT_FINGERPRINT_THRESHOLD",
     "DEFAULT_FINGERPRINT_WALKS",
+    "DEFAULT_HUB_DEGREE",
     "DEFAULT_STEPS",
     "DEFAULT_TOL",
     "FRACTION_BOUNDS",
@@ -71,9 +76,11 @@ __all__ = [
     "exact_ppr",
     "fingerprints",
     "fully_ppr_topk",
+    "hub_mask",
     "merge_fingerprints",
     "monte_carlo_ppr",
     "propagate",
+    "refine_hubs",
     "sample_neighbors",
     "seed_key",
     "top_k",

@@ -9,6 +9,7 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from graphkit.errors import EmptyGraphError
 
@@ -20,6 +21,9 @@ DEFAULT_FINGERPRINT_WALKS = 8000
 DEFAULT_FINGERPRINT_THRESHOLD = 3e-4
 #: Propagation steps T of the decomposition query before fingerprints take over.
 DEFAULT_STEPS = 2
+#: Vertices with more out-neighbours are hubs: queries read their precomputed row rather than
+#: spreading through them (:mod:`.hubs`).
+DEFAULT_HUB_DEGREE = 50
 #: Frontier entries below this mass are dropped after each propagation step.
 DEFAULT_EPSILON = 1e-5
 #: Exact solver L1 tolerance.
@@ -46,6 +50,12 @@ class Fingerprints(NamedTuple):
     indices: np.ndarray
     values: np.ndarray
     mass: np.ndarray
+
+
+def _fingerprint_matrix(fp: Fingerprints, n: int) -> sp.csr_matrix:
+    # Shares fp's arrays (memory-mapped on load): int32 indices stay int32 and values float32,
+    # so products with it never copy the (large) fingerprint arrays.
+    return sp.csr_matrix((fp.values, fp.indices, fp.indptr), shape=(n, n), copy=False)
 
 
 # -- validation (used at the public entry points, never inside loops) ----------------------

@@ -16,17 +16,13 @@ from graphkit.ppr.kernels.core import (
     FRACTION_BOUNDS,
     Fingerprints,
     _check_graph,
+    _fingerprint_matrix,
     check_sources,
     check_steps,
 )
 from graphkit.ppr.kernels.exact import transition_matrix
+from graphkit.ppr.kernels.hubs import hub_mask
 from graphkit.ppr.kernels.rows import SparseRows, _concat_sparse, top_k
-
-
-def _fingerprint_matrix(fp: Fingerprints, n: int) -> sp.csr_matrix:
-    # Shares fp's arrays (memory-mapped on load): int32 indices stay int32 and values float32,
-    # so products below never copy the (large) fingerprint arrays.
-    return sp.csr_matrix((fp.values, fp.indices, fp.indptr), shape=(n, n), copy=False)
 
 
 def propagate(
@@ -37,12 +33,14 @@ def propagate(
     steps: int = DEFAULT_STEPS,
     epsilon: float = DEFAULT_EPSILON,
     drop_weight: np.ndarray | None = None,
+    hubs: np.ndarray | None = None,
 ):
     """The first ``steps`` terms of the PPR series for a batch of sources, sharing the products.
 
     ``s = sum_{t < T} alpha f_t``, ``f_{t+1} = (1 - alpha) f_t P`` with absorbing dangling
     vertices (their mass leaves ``f``), and after each step frontier entries below ``epsilon``
-    are dropped.
+    are dropped. Mass that reaches a hub after the first step stays in the returned frontier
+    instead of spreading (its fingerprint row holds the spread, see :mod:`.hubs`).
 
     Parameters
     ----------
@@ -55,6 +53,8 @@ def propagate(
     epsilon : float
     drop_weight : ndarray of float, shape (n,), optional
         Per-vertex weight of dropped mass (fingerprint masses), summed per source.
+    hubs : ndarray of bool, shape (n,), optional
+        Vertices not expanded after the first step (:func:`~graphkit.ppr.kernels.hub_mask`).
 
     Returns
     -------
@@ -66,7 +66,16 @@ def propagate(
     f = sp.csr_matrix((np.ones(b), sources, np.arange(b + 1)), shape=(b, n))
     s = sp.csr_matrix((b, n))
     dropped = np.zeros(b)
-    for _ in range(steps):
+    held = None
+    for step in range(steps):
+        if hubs is not None and step > 0:
+            at_hub = hubs[f.indices]
+            if at_hub.any():
+                part = f.copy()
+                part.data = np.where(at_hub, part.data, 0.0)
+                held = part if held is None else held + part
+                f.data[at_hub] = 0.0
+                f.eliminate_zeros()
         s = s + alpha * f
         f = f @ transition
         f.data *= 1.0 - alpha
@@ -78,6 +87,9 @@ def propagate(
                 dropped += np.bincount(rows, weights=lost, minlength=b)
                 f.data[small] = 0.0
                 f.eliminate_zeros()
+    if held is not None:
+        held.eliminate_zeros()
+        f = f + held
     return s, f, dropped
 
 
@@ -92,6 +104,7 @@ def decomposition_ppr(
     steps: int = DEFAULT_STEPS,
     epsilon: float = DEFAULT_EPSILON,
     transition: sp.csr_matrix | None = None,
+    hub_degree: int | None = None,
 ) -> SparseRows:
     """PPR of a batch of sources by PowerWalk's vertex-centric decomposition.
 
@@ -117,6 +130,10 @@ def decomposition_ppr(
         scores but counted in the normaliser, so it is not pushed onto the kept entries).
     transition : scipy.sparse.csr_matrix, optional
         Precomputed :func:`transition_matrix`.
+    hub_degree : int, optional
+        Propagation does not spread through vertices of more out-neighbours than this after the
+        first step; pass it with fingerprints from :func:`~graphkit.ppr.kernels.refine_hubs`
+        (same value). None: spread through every vertex.
 
     Returns
     -------
@@ -131,14 +148,14 @@ def decomposition_ppr(
     if fp.indptr.shape[0] != n + 1:
         raise ValueError(f"fingerprints cover {fp.indptr.shape[0] - 1} vertices, graph has {n}")
     P = transition if transition is not None else transition_matrix(indptr, indices, weights)
-    y = _decompose(P, fp, sources, alpha, steps, epsilon)
+    y = _decompose(P, fp, sources, alpha, steps, epsilon, hub_mask(P, hub_degree))
     return SparseRows(y.indptr.astype(np.int64), y.indices, y.data)
 
 
-def _decompose(P, fp, sources, alpha, steps, epsilon) -> sp.csr_matrix:
+def _decompose(P, fp, sources, alpha, steps, epsilon, hubs) -> sp.csr_matrix:
     n = P.shape[0]
     mass = np.asarray(fp.mass, dtype=np.float64)
-    s, f, dropped = propagate(P, sources, alpha=alpha, steps=steps, epsilon=epsilon, drop_weight=mass)
+    s, f, dropped = propagate(P, sources, alpha=alpha, steps=steps, epsilon=epsilon, drop_weight=mass, hubs=hubs)
     y = s + f.astype(np.float32) @ _fingerprint_matrix(fp, n)
     z = np.asarray(s.sum(axis=1)).ravel() + f @ mass + dropped
     y = sp.csr_matrix(y)
@@ -159,6 +176,7 @@ def fully_ppr_topk(
     epsilon: float = DEFAULT_EPSILON,
     transition: sp.csr_matrix | None = None,
     batch_size: int = 256,
+    hub_degree: int | None = None,
 ) -> SparseRows:
     """Top-``k`` (target, score) of every source: fingerprints + decomposition, in batches.
 
@@ -173,7 +191,7 @@ def fully_ppr_topk(
     sources : array of int
         Dense source indices.
     k : int
-    alpha, steps, epsilon : see :func:`decomposition_ppr`
+    alpha, steps, epsilon, hub_degree : see :func:`decomposition_ppr`
     transition : scipy.sparse.csr_matrix, optional
         Precomputed :func:`transition_matrix` (build it once per task).
     batch_size : int, default 256
@@ -194,7 +212,7 @@ def fully_ppr_topk(
     for lo in range(0, sources.shape[0], batch_size):
         rows = decomposition_ppr(
             indptr, indices, weights, fp, sources[lo : lo + batch_size],
-            alpha=alpha, steps=steps, epsilon=epsilon, transition=transition,
+            alpha=alpha, steps=steps, epsilon=epsilon, transition=transition, hub_degree=hub_degree,
         )
         parts.append(top_k(rows, k))
     return _concat_sparse(parts)
