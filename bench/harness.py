@@ -95,11 +95,12 @@ class Table:
         return "\n".join([f"**{self.title}**", "", line(cells[0]), sep, *map(line, cells[1:])])
 
 
-def report(name: str, tables: list[Table], notes: str = "") -> None:
-    """Print the tables and replace this benchmark's section in docs/benchmarks.md."""
+def report(name: str, tables: list[Table], notes: str = "", script: str | None = None) -> None:
+    """Print the tables and replace this benchmark's section ``name`` in docs/benchmarks.md
+    (``script``: the bench/ script that wrote it, when its name differs)."""
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     body = "\n\n".join(t.render() for t in tables)
-    command = " ".join([f"python bench/{name}.py", *sys.argv[1:]])
+    command = " ".join([f"python bench/{script or name}.py", *sys.argv[1:]])
     section = f"## {name}\n\n_{stamp}; {machine()}; `{command}`_\n\n{body}\n"
     if notes:
         section += f"\n{notes.strip()}\n"

@@ -182,6 +182,9 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", default=",".join(JOBS), help=f"comma-separated, from {', '.join(JOBS)}")
     parser.add_argument("--work", default=None, help="folder for graphs and outputs (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per job before it is stopped")
+    parser.add_argument("--section", default="scale",
+                        help="section of docs/benchmarks.md (and docs/SECTION.png) to write; a partial run "
+                             "under its own name keeps the full run's figures")
     args = parser.parse_args(argv)
     from graphkit import io
     from graphkit.datasets import rmat_edges, write_parquet_edges
@@ -239,27 +242,28 @@ def main(argv=None) -> int:
                     points.setdefault(job, []).append((edges, result["seconds"]))
                 shutil.rmtree(out, ignore_errors=True)
                 print(table.render(), flush=True)
-            _report(table, points)
+            _report(table, points, args.section)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def _report(table: Table, points: dict) -> None:
+def _report(table: Table, points: dict, section: str) -> None:
     slopes = Table("Growth of time with edges: slope of log(seconds) against log(edges) (target <= 1.15)",
                    ["job", "sizes", "slope"])
     for job, pts in points.items():
         if len(pts) >= 2:
             x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
             slopes.add(job, len(pts), float(np.polyfit(x, y, 1)[0]))
-    report("scale", [table, slopes], notes="Peak RSS is the sum over the job's process tree (driver JVM, Python "
+    report(section, [table, slopes], notes="Peak RSS is the sum over the job's process tree (driver JVM, Python "
            "driver, Python workers), sampled every second; scratch is Spark's local directory plus the checkpoint "
-           "directory, sampled the same way. Quality: see bench/scale.py. Plot: docs/scale.png.")
-    _plot(points)
+           "directory, sampled the same way. Quality: see bench/scale.py. "
+           f"Plot: docs/{section}.png.", script="scale")
+    _plot(points, section)
 
 
-def _plot(points: dict) -> None:
+def _plot(points: dict, section: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -280,7 +284,7 @@ def _plot(points: dict) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(DOCS.parent / "scale.png", dpi=110)
+    fig.savefig(DOCS.parent / f"{section}.png", dpi=110)
     plt.close(fig)
 
 
