@@ -142,14 +142,20 @@ def decomposition_ppr(
     """
     n = _check_graph(indptr, indices, weights)
     sources = check_sources(sources, n)
+    P, settings = _query_settings(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree)
+    y = _decompose(P, fp, sources, *settings)
+    return SparseRows(y.indptr.astype(np.int64), y.indices, y.data)
+
+
+def _query_settings(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree):
+    """Checked query parameters, the transition matrix and the hub mask: once per call, not per batch."""
     alpha = check_number("alpha", alpha, **ALPHA_BOUNDS)
     steps = check_steps(steps)
     epsilon = check_number("epsilon", epsilon, **FRACTION_BOUNDS)
     if fp.indptr.shape[0] != n + 1:
         raise ValueError(f"fingerprints cover {fp.indptr.shape[0] - 1} vertices, graph has {n}")
     P = transition if transition is not None else transition_matrix(indptr, indices, weights)
-    y = _decompose(P, fp, sources, alpha, steps, epsilon, hub_mask(P, hub_degree))
-    return SparseRows(y.indptr.astype(np.int64), y.indices, y.data)
+    return P, (alpha, steps, epsilon, hub_mask(P, hub_degree))
 
 
 def _decompose(P, fp, sources, alpha, steps, epsilon, hubs) -> sp.csr_matrix:
@@ -206,13 +212,10 @@ def fully_ppr_topk(
     sources = check_sources(sources, n)
     k = check_positive_int("k", k)
     batch_size = check_positive_int("batch_size", batch_size)
-    if transition is None:
-        transition = transition_matrix(indptr, indices, weights)
+    P, settings = _query_settings(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree)
     parts = []
     for lo in range(0, sources.shape[0], batch_size):
-        rows = decomposition_ppr(
-            indptr, indices, weights, fp, sources[lo : lo + batch_size],
-            alpha=alpha, steps=steps, epsilon=epsilon, transition=transition, hub_degree=hub_degree,
-        )
+        y = _decompose(P, fp, sources[lo : lo + batch_size], *settings)
+        rows = SparseRows(y.indptr.astype(np.int64), y.indices, y.data)
         parts.append(top_k(rows, k))
     return _concat_sparse(parts)
