@@ -76,6 +76,45 @@ def run_cli(*args, timeout=600):
     return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
+@pytest.fixture(scope="session")
+def cli_in_process(spark):
+    """``cli_in_process(*args)``: ``graphkit ARGS`` run by :func:`graphkit.cli.main` inside the
+    test process, on the session's Spark; returns a CompletedProcess with text output.
+
+    For tests that need a command's *artifact* (a local-mode reference, an output to load), not its
+    process: a subprocess pays about 15 s of JVM and Spark start-up before reading a byte, more
+    than the whole job on the bundled graphs. Do not pass ``--master`` / ``--conf-file`` /
+    ``--conf``: they would ask for another session. The console script itself, exit codes and
+    start-up are tested with :func:`run_cli` (tests/test_cli.py, tests/test_hostile.py).
+    """
+    import contextlib
+    import io
+    import logging
+    import subprocess
+
+    from graphkit import cli
+
+    def run(*args):
+        argv = [str(a) for a in args]
+        assert not {"--master", "--conf-file", "--conf"} & set(argv), "these start another session"
+        logger = logging.getLogger("graphkit")
+        handlers, level = list(logger.handlers), logger.level
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = cli.main(argv)
+                except SystemExit as exc:  # argparse's usage errors
+                    code = exc.code if isinstance(exc.code, int) else 2
+        finally:  # leave the logger as the other tests expect it
+            for handler in set(logger.handlers) - set(handlers):
+                logger.removeHandler(handler)
+            logger.setLevel(level)
+        return subprocess.CompletedProcess(["graphkit", *argv], code, out.getvalue(), err.getvalue())
+
+    return run
+
+
 class InstalledEnv:
     """A fresh virtualenv with graphkit installed from a wheel built from this checkout."""
 

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from tests.cluster.standalone import StandaloneCluster
-from tests.conftest import run_cli
 
 EMAIL = ("email_eu_core", "email-Eu-core.txt")
 #: One small `ppr` setting shared by the cluster and fault tests, so the local-mode reference is
@@ -24,9 +23,9 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def local_run(tmp_path_factory):
+def local_run(tmp_path_factory, cli_in_process):
     """``local_run(command, input, *options)`` -> the output directory of
-    ``graphkit <command> input OUT *options --master local[2]``.
+    ``graphkit <command> input OUT *options`` in local mode (``local[2]``, in this process).
 
     Each distinct argument list runs once per session (same seed, same answer), so the cluster
     tests that compare against the same local-mode run share it.
@@ -37,7 +36,7 @@ def local_run(tmp_path_factory):
         key = (command, str(graph), *map(str, options))
         if key not in outputs:
             out = tmp_path_factory.mktemp(f"local-{command}") / "out"
-            done = run_cli(command, graph, out, *options, "--master", "local[2]")
+            done = cli_in_process(command, graph, out, *options)
             assert done.returncode == 0, done.stderr[-3000:]
             outputs[key] = out
         return outputs[key]

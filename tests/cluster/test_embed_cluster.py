@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from graphkit.embed import load_embeddings
-from tests.conftest import dataset, run_cli
+from tests.conftest import dataset
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 ARGS = ("--undirected", "--dim", "16", "--max-part-size", "300", "--seed", "3")
 
 
-def test_embed_job_on_standalone_cluster_equals_local_mode(cluster, tmp_path, engine="distributed"):
+def test_embed_job_on_standalone_cluster_equals_local_mode(cluster, cli_in_process, tmp_path, engine="distributed"):
     graph_file = dataset("email_eu_core", "email-Eu-core.txt")
     on_cluster = tmp_path / "cluster-emb"
     before = cluster.app_ids()
@@ -26,7 +26,7 @@ def test_embed_job_on_standalone_cluster_equals_local_mode(cluster, tmp_path, en
     assert "refined in Spark" in done.stdout, done.stdout
 
     local = tmp_path / "local-emb"
-    done_local = run_cli("embed", graph_file, local, *args, "--master", "local[2]")
+    done_local = cli_in_process("embed", graph_file, local, *args)
     assert done_local.returncode == 0, done_local.stderr[-3000:]
     # the same number of parts was used on both sides (partitioning depends only on the seed and sizes)
     assert done.stdout.split(" part(s)")[0].rsplit(" ", 1)[-1] == done_local.stdout.split(" part(s)")[0].rsplit(" ", 1)[-1]

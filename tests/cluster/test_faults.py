@@ -71,7 +71,7 @@ def test_worker_killed_mid_job_gives_the_same_result(cluster, local_run, tmp_pat
     assert_same_ppr(tmp_path / "cluster", local_run("ppr", graph, *PPR_ARGS), min_rows=8000)
 
 
-def test_killed_job_leaves_no_output_that_looks_complete(tmp_path):
+def test_killed_job_leaves_no_output_that_looks_complete(tmp_path, cli_in_process):
     out = tmp_path / "ppr"
     proc = subprocess.Popen(
         [str(os.path.join(os.path.dirname(sys.executable), "graphkit")), "ppr",
@@ -89,7 +89,7 @@ def test_killed_job_leaves_no_output_that_looks_complete(tmp_path):
     assert any("fingerprints:" in line for line in seen), "".join(seen)
     assert not out.exists()
     # a re-run completes and replaces nothing it should not
-    done = run_cli("ppr", dataset("email_eu_core", EMAIL), out, "--walks", "500", "--top-k", "3", "--master", "local[2]")
+    done = cli_in_process("ppr", dataset("email_eu_core", EMAIL), out, "--walks", "500", "--top-k", "3")
     assert done.returncode == 0, done.stderr
     assert len(pd.read_parquet(out)) > 0
 

@@ -278,10 +278,10 @@ def test_graph_without_edges_between_distinct_vertices_raises(spark):
         RecursivePartitionEmbedding(dim=2).fit(graph)
 
 
-def test_cli_embed_writes_parquet_that_load_embeddings_reads(tmp_path):
+def test_cli_embed_writes_parquet_that_load_embeddings_reads(tmp_path, cli_in_process):
     graph_file = dataset("email_eu_core", "email-Eu-core.txt")
     out = tmp_path / "email-emb"
-    done = run_cli("embed", graph_file, out, "--undirected", "--dim", "16", "--master", "local[2]")
+    done = cli_in_process("embed", graph_file, out, "--undirected", "--dim", "16")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "1,005 vertices x 16" in done.stdout
     ids, x = load_embeddings(out)
@@ -295,7 +295,7 @@ def test_cli_embed_writes_parquet_that_load_embeddings_reads(tmp_path):
     assert ids.tolist() == sorted(set(ids.tolist()))
     assert np.isfinite(x).all()
 
-    again = run_cli("embed", graph_file, out, "--undirected", "--dim", "16", "--master", "local[2]")
+    again = run_cli("embed", graph_file, out, "--undirected", "--dim", "16")  # refused before Spark starts
     assert again.returncode == 1
     errors = [line for line in again.stderr.splitlines() if line.startswith("graphkit: error:")]
     assert len(errors) == 1 and str(out) in errors[0] and "overwrite" in errors[0], again.stderr[-2000:]

@@ -220,22 +220,10 @@ def test_build_writes_the_index_through_save_and_close(spark, tmp_path):
 
 
 # -- the command line --------------------------------------------------------------------------
-SMALL_PROFILE = """\
-spark.master                      local[2]
-spark.driver.memory               1g
-spark.sql.shuffle.partitions      2
-spark.default.parallelism         2
-spark.ui.enabled                  false
-spark.ui.showConsoleProgress      false
-"""
-
-
-def test_cli_writes_an_index_and_pairs_then_refuses_to_overwrite(tmp_path, email_local):
+def test_cli_writes_an_index_and_pairs_then_refuses_to_overwrite(tmp_path, email_local, cli_in_process):
     out = tmp_path / "email-lsh"
-    profile = tmp_path / "small.conf"  # fewer tasks than conf/local.conf: a faster run on a tiny graph
-    profile.write_text(SMALL_PROFILE)
-    done = run_cli("signatures", dataset(*EMAIL), out, "--master", "local[2]", "--conf-file", profile,
-                   "--neighbourhood", "both", "--pairs-threshold", "0.4", "--num-perm", "64", "--bands", "32")
+    done = cli_in_process("signatures", dataset(*EMAIL), out, "--neighbourhood", "both", "--pairs-threshold", "0.4",
+                          "--num-perm", "64", "--bands", "32")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "vertices   1,005" in done.stdout and "32 bands x 2 rows" in done.stdout
     assert "[graphkit" in done.stderr  # progress

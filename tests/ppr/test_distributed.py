@@ -97,12 +97,12 @@ def test_auto_engine_falls_back_to_distributed_when_the_graph_does_not_fit(spark
         FullyPersonalizedPageRank(walk_settings=WalkSettings(segment_length=0)).fit(graph)
 
 
-def test_ppr_command_with_the_distributed_engine(tmp_path):
+def test_ppr_command_with_the_distributed_engine(tmp_path, cli_in_process):
     edges = tmp_path / "edges.csv"
     edges.write_text("src,dst\nann,bob\nbob,cat\ncat,ann\ncat,dan\ndan,ann\n")
     out = tmp_path / "ppr"
-    done = run_cli("ppr", edges, out, "--header", "--string-ids", "--engine", "distributed", "--walks", "2000",
-                   "--top-k", "2", "--master", "local[2]")
+    done = cli_in_process("ppr", edges, out, "--header", "--string-ids", "--engine", "distributed", "--walks", "2000",
+                          "--top-k", "2")
     assert done.returncode == 0, done.stderr
     assert "distributed engine" in done.stdout
     frame = pd.read_parquet(out)

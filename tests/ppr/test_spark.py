@@ -51,13 +51,13 @@ def test_bad_parameters(email):
             FullyPersonalizedPageRank(**{name: value}).fit(email)
 
 
-def test_ppr_commands_write_outputs_that_load(tmp_path):
+def test_ppr_commands_write_outputs_that_load(tmp_path, cli_in_process):
     graph = dataset("email_eu_core", "email-Eu-core.txt")
-    done = run_cli("ppr", graph, tmp_path / "ppr", "--walks", "500", "--top-k", "5", "--master", "local[2]")
+    done = cli_in_process("ppr", graph, tmp_path / "ppr", "--walks", "500", "--top-k", "5")
     assert done.returncode == 0, done.stderr
     frame = pd.read_parquet(tmp_path / "ppr")
     assert list(frame.columns) == ["src", "dst", "score"] and frame["src"].dtype.kind == "i"
-    done = run_cli("ppr-index", graph, tmp_path / "index", "--walks", "500", "--master", "local[2]")
+    done = cli_in_process("ppr-index", graph, tmp_path / "index", "--walks", "500")
     assert done.returncode == 0, done.stderr
     index = PPRIndex.load(tmp_path / "index")
     top = index.query([0], 5)[0]
