@@ -36,13 +36,13 @@ def test_installed_commands_work_outside_the_checkout(installed_env, tmp_path, r
     # tests/cluster/test_archive.py)
     graph = dataset(*EMAIL)
     info = installed_env.run("python", "-m", "graphkit", "info", graph, "--json", "--conf-file", "cluster",
-                             "--master", "local[2]", "--conf", "spark.ui.enabled=false",
-                             "--conf", "spark.driver.memory=2g", cwd=tmp_path)
+                             "--master", "local[2]", "--conf", "spark.driver.memory=2g", cwd=tmp_path)
     assert info.returncode == 0, info.stderr[-3000:]
     facts = json.loads(info.stdout)
     assert (facts["vertices"], facts["edges"]) == (1005, 25571)
     assert facts["components"] == {"components": 20, "largest": 986}  # GraphFrames from the installed package
     assert "] reading " in info.stderr  # progress lines on stderr
+    assert "] Spark UI: http" in info.stderr  # where to watch the job, printed when it starts
 
     jobs = installed_env.run("graphkit", "jobs-path", cwd=tmp_path)
     assert jobs.stdout.strip().startswith(str(installed_env.prefix))
