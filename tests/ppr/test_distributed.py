@@ -13,6 +13,8 @@ from tests.conftest import dataset, run_cli
 from tests.ppr.test_kernels import random_weighted_graph
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
+#: Restart probability of the tests on small random graphs: shorter walks, fewer rounds.
+ALPHA = 0.3
 
 
 def _rows(result: pd.DataFrame, source) -> tuple[np.ndarray, np.ndarray]:
@@ -56,15 +58,16 @@ def test_alias_tree_and_segments_follow_weights(spark):
     # tiny blocks: most vertices become hubs sampled through an alias tree; small ones use segments
     settings = WalkSettings(block_size=4, small_degree=4, segments_per_vertex=64, segment_length=4,
                             exact_steps=2)
-    model = FullyPersonalizedPageRank(walks=10_000, top_k=60, seed=1, engine="distributed",
+    # alpha 0.3: walks half as long as at 0.15, so half the rounds (each a few Spark jobs)
+    model = FullyPersonalizedPageRank(walks=10_000, alpha=ALPHA, top_k=60, seed=1, engine="distributed",
                                       walk_settings=settings).fit(graph)
     try:
         result = model.transform().toPandas()
     finally:
         model.close()
     sources = np.array([0, 3, 9])
-    weighted = exact_ppr(csr.indptr, csr.indices, csr.weights, sources)
-    unweighted = exact_ppr(csr.indptr, csr.indices, None, sources)
+    weighted = exact_ppr(csr.indptr, csr.indices, csr.weights, sources, alpha=ALPHA)
+    unweighted = exact_ppr(csr.indptr, csr.indices, None, sources, alpha=ALPHA)
     for i, s in enumerate(sources):
         targets, scores = _rows(result, s)
         assert l1_error(weighted[i], targets, scores) < 0.08
@@ -75,9 +78,9 @@ def test_batches_and_pipelining_do_not_change_the_answer(spark):
     csr = random_weighted_graph(n=40, seed=2)
     graph = Graph.from_csr(spark, csr)
     answers = []
-    for in_flight, pipeline in ((None, 1), (7 * 300, 2)):  # one batch; six batches, two at a time
+    for in_flight, pipeline in ((None, 1), (14 * 300, 2)):  # one batch; three batches, two at a time
         settings = WalkSettings(walkers_in_flight=in_flight, pipeline=pipeline, block_size=8, exact_steps=3)
-        model = FullyPersonalizedPageRank(walks=300, top_k=5, seed=9, engine="distributed",
+        model = FullyPersonalizedPageRank(walks=300, alpha=ALPHA, top_k=5, seed=9, engine="distributed",
                                           walk_settings=settings).fit(graph)
         try:
             answers.append(model.transform().toPandas().sort_values(["src", "dst"]).reset_index(drop=True))
