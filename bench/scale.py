@@ -4,6 +4,7 @@ edges) and a planted-partition graph with ground-truth communities, generated he
 
     python bench/scale.py --scales 16,18            # about 1M and 4M edges
     python bench/scale.py --scales 16,18,20,22 --jobs info,signatures,ppr
+    python bench/scale.py --graph planted --scales 16 --section scale-planted
 
 Each job runs as a user runs it: the `graphkit` command in its own process, the default Spark
 profile (local mode), no tuning flags beyond `--undirected`. Recorded per job: wall time, peak
@@ -14,6 +15,9 @@ removed afterwards), output size, and a quality figure against independent groun
 * ppr, ppr-index: precision@10 and RAG@100 of 20 degree-stratified sources against exact power
   iteration on the same graph;
 * signatures: recall@10 of `LSHIndex.similar` against brute-force Jaccard (50 sampled vertices);
+  on the planted-partition graph also community recovery from 5 seeds (`LSHIndex.community`
+  against the planted communities, with PPR from the same seeds as the baseline; AUC of recall
+  against result size, as in bench/communities.py);
 * embed: link-prediction ROC-AUC (cosine) of 10 % held-out edges against as many non-edges; the
   embed job runs on the other 90 % (a second input file);
 * info: components against scipy's.
@@ -44,6 +48,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from harness import Table, report  # noqa: E402
 
 JOBS = ("info", "signatures", "ppr", "ppr-index", "embed")
+GRAPHS = {
+    "rmat": "R-MAT graphs (Graph500 parameters, edge factor 16, undirected)",
+    "planted": "planted-partition graphs (communities of 128, mixing 0.3, edge factor 16, undirected)",
+}
 
 
 # -- measuring a process tree ----------------------------------------------------------------------
@@ -167,6 +175,18 @@ def embed_quality(csr, output: Path, positives) -> str:
     return f"AUC {link_prediction_auc(dense, csr, positives, seed=0):.3f} (10 % held out)"
 
 
+def community_quality(csr, output: Path, labels: np.ndarray, rng, count: int = 20) -> str:
+    from graphkit.lsh import LSHIndex
+    from graphkit.lsh.evaluation import community_recovery
+
+    present = np.zeros(labels.size, dtype=bool)
+    present[csr.ids] = True  # ids with no edge are not in the graph
+    picked = rng.choice(int(labels.max()) + 1, count, replace=False)
+    communities = [np.flatnonzero((labels == c) & present) for c in picked]
+    r = community_recovery(LSHIndex.load(output), csr, communities, n_seeds=5, draws=1, random_state=0)
+    return f"community AUC {r.lsh_auc:.3f} (PPR from the seeds {r.ppr_auc:.3f})"
+
+
 def info_quality(csr, stdout: str) -> str:
     import scipy.sparse.csgraph as csgraph
 
@@ -179,6 +199,9 @@ def info_quality(csr, stdout: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--scales", default="16,18", help="comma-separated R-MAT scales (edge factor 16)")
+    parser.add_argument("--graph", choices=GRAPHS, default="rmat",
+                        help="R-MAT (power law) or planted partition (communities of 128, mixing 0.3), "
+                             "2**scale vertices and 16 edges per vertex either way")
     parser.add_argument("--jobs", default=",".join(JOBS), help=f"comma-separated, from {', '.join(JOBS)}")
     parser.add_argument("--work", default=None, help="folder for graphs and outputs (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per job before it is stopped")
@@ -187,7 +210,7 @@ def main(argv=None) -> int:
                              "under its own name keeps the full run's figures")
     args = parser.parse_args(argv)
     from graphkit import io
-    from graphkit.datasets import rmat_edges, write_parquet_edges
+    from graphkit.datasets import planted_partition_edges, rmat_edges, write_parquet_edges
     from graphkit.ppr import kernels as K
     from graphkit.ppr.evaluation import stratified_sources
 
@@ -196,13 +219,17 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown jobs {sorted(unknown)}")
     work = Path(args.work or tempfile.mkdtemp(prefix="graphkit-scale-"))
-    table = Table("Every job at its defaults on R-MAT graphs (Graph500 parameters, edge factor 16, undirected); "
-                  "one run per cell", ["graph", "edges", "vertices", "job", "seconds", "peak RSS GiB",
+    table = Table(f"Every job at its defaults on {GRAPHS[args.graph]}; one run per cell", ["graph", "edges", "vertices", "job", "seconds", "peak RSS GiB",
                                        "peak scratch GiB", "output MiB", "quality"])
     points: dict[str, list[tuple[float, float]]] = {}
     try:
         for scale in [int(s) for s in args.scales.split(",") if s]:
-            path = write_parquet_edges(rmat_edges(scale, seed=scale), work / f"rmat{scale}.parquet")
+            labels = None
+            if args.graph == "rmat":
+                chunks = rmat_edges(scale, seed=scale)
+            else:
+                labels, chunks = planted_partition_edges(scale, seed=scale)
+            path = write_parquet_edges(chunks, work / f"{args.graph}{scale}.parquet")
             csr = io.csr_from_id_edges(*_read_pairs(path), directed=False)
             src_dense = np.repeat(np.arange(csr.num_vertices), csr.out_degree())
             edges = (csr.num_edges + int((src_dense == csr.indices).sum())) // 2  # loops are stored once
@@ -211,12 +238,12 @@ def main(argv=None) -> int:
             sources = stratified_sources(csr.out_degree(), 20, seed=scale)
             exact = None
             for job in jobs:
-                out = work / f"rmat{scale}-{job}"
+                out = work / f"{args.graph}{scale}-{job}"
                 scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=work))
                 source = path
                 if job == "embed":
                     if train_path is None:
-                        train_path, positives = _held_out_split(csr, work / f"rmat{scale}-train.parquet")
+                        train_path, positives = _held_out_split(csr, work / f"{args.graph}{scale}-train.parquet")
                     source = train_path
                 argv_job = [job, str(source)] + ([] if job == "info" else [str(out), "--overwrite"]) + ["--undirected"]
                 print(f"[scale {scale}] graphkit {' '.join(argv_job)}", flush=True)
@@ -233,23 +260,25 @@ def main(argv=None) -> int:
                     quality = ppr_quality(csr, out, job, sources, exact)
                 elif job == "signatures":
                     quality = lsh_quality(csr, out, rng)
+                    if labels is not None:
+                        quality += "; " + community_quality(csr, out, labels, rng)
                 elif job == "embed":
                     quality = embed_quality(csr, out, positives)
                 size = _dir_bytes(out) / 2**20 if out.exists() else 0.0
-                table.add(f"R-MAT scale {scale}", f"{edges:,}", f"{csr.num_vertices:,}", job, result["seconds"],
+                table.add(f"{'R-MAT' if args.graph == 'rmat' else 'planted'} scale {scale}", f"{edges:,}", f"{csr.num_vertices:,}", job, result["seconds"],
                           result["rss"] / 2**30, result["disk"] / 2**30, size, quality)
                 if result["ok"]:
                     points.setdefault(job, []).append((edges, result["seconds"]))
                 shutil.rmtree(out, ignore_errors=True)
                 print(table.render(), flush=True)
-            _report(table, points, args.section)
+            _report(table, points, args.section, args.graph)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def _report(table: Table, points: dict, section: str) -> None:
+def _report(table: Table, points: dict, section: str, graph: str) -> None:
     slopes = Table("Growth of time with edges: slope of log(seconds) against log(edges) (target <= 1.15)",
                    ["job", "sizes", "slope"])
     for job, pts in points.items():
@@ -260,10 +289,10 @@ def _report(table: Table, points: dict, section: str) -> None:
            "driver, Python workers), sampled every second; scratch is Spark's local directory plus the checkpoint "
            "directory, sampled the same way. Quality: see bench/scale.py. "
            f"Plot: docs/{section}.png.", script="scale")
-    _plot(points, section)
+    _plot(points, section, graph)
 
 
-def _plot(points: dict, section: str) -> None:
+def _plot(points: dict, section: str, graph: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -280,7 +309,7 @@ def _plot(points: dict, section: str) -> None:
         ax.loglog(x, y, "o-", label=label)
     ax.set_xlabel("undirected edges")
     ax.set_ylabel("wall seconds (defaults, local[2])")
-    ax.set_title("graphkit jobs on R-MAT graphs")
+    ax.set_title(f"graphkit jobs on {GRAPHS[graph]}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -144,6 +144,50 @@ def rmat_edges(scale: int, edge_factor: int = GRAPH500_EDGE_FACTOR, *, seed: int
         yield permutation[src], permutation[dst]
 
 
+def planted_partition_edges(scale: int, edge_factor: int = GRAPH500_EDGE_FACTOR, *, community_size: int = 128,
+                            mixing: float = 0.3, seed: int = 0, chunk: int = 1 << 22):
+    """Edges of a large planted-partition graph, sized like :func:`rmat_edges`.
+
+    ``2**scale`` vertices in communities of ``community_size`` (the last one may be smaller) and
+    ``edge_factor * 2**scale`` undirected edges, generated ``chunk`` at a time (bounded memory at
+    any scale, unlike :func:`planted_partition`, which draws every vertex pair). Each edge picks
+    a uniform endpoint ``u``; with probability ``1 - mixing`` its other end is uniform in ``u``'s
+    community, otherwise uniform in the whole graph (``mixing`` is LFR's mu, up to the few
+    random ends that land back inside). Ids are scrambled by a fixed permutation, so a
+    community's ids are not contiguous. Duplicates and self-loops are left in, as in R-MAT.
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (2**scale,)
+        The community of every vertex id (ground truth).
+    chunks : iterator of (src, dst) pairs of int64 ndarrays
+    """
+    if not 1 <= int(scale) <= 40:
+        raise ValueError(f"scale must be an integer in 1..40, got {scale!r}")
+    if not 0 <= mixing <= 1:
+        raise ValueError(f"mixing must be in [0, 1], got {mixing!r}")
+    n = 1 << scale
+    if not 2 <= community_size <= n:
+        raise ValueError(f"community_size must be in 2..{n}, got {community_size!r}")
+    rng = np.random.default_rng(seed)
+    permutation = rng.permutation(n).astype(np.int64)
+    labels = np.empty(n, dtype=np.int64)
+    labels[permutation] = np.arange(n, dtype=np.int64) // community_size
+    total = int(edge_factor) << scale
+
+    def chunks():
+        for start in range(0, total, chunk):
+            size = min(chunk, total - start)
+            u = rng.integers(0, n, size, dtype=np.int64)
+            first = u - u % community_size
+            width = np.minimum(community_size, n - first)      # the last community may be short
+            inside = first + (rng.random(size) * width).astype(np.int64)
+            v = np.where(rng.random(size) < mixing, rng.integers(0, n, size, dtype=np.int64), inside)
+            yield permutation[u], permutation[v]
+
+    return labels, chunks()
+
+
 def write_parquet_edges(chunks, path: str | os.PathLike) -> Path:
     """Write ``(src, dst)`` chunks as one Parquet file (``src``, ``dst`` int64), atomically."""
     import pyarrow as pa

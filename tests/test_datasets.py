@@ -7,7 +7,7 @@ import pytest
 
 from graphkit import io
 from graphkit.datasets import (
-    GRAPH500_EDGE_FACTOR, planted_partition, rmat_edges, shared_dataset, write_edge_list, write_parquet_edges)
+    GRAPH500_EDGE_FACTOR, planted_partition, planted_partition_edges, rmat_edges, shared_dataset, write_edge_list, write_parquet_edges)
 
 
 def test_planted_partition_has_the_communities_it_promises():
@@ -60,6 +60,29 @@ def test_rmat_is_deterministic_and_validates():
         next(rmat_edges(8, probabilities=(0.5, 0.3, 0.3)))
     with pytest.raises(ValueError, match="scale"):
         next(rmat_edges(0))
+
+
+def test_large_planted_partition_has_the_promised_mixing_and_sizes():
+    labels, chunks = planted_partition_edges(12, community_size=100, mixing=0.3, seed=4, chunk=9_000)
+    chunks = list(chunks)
+    src = np.concatenate([s for s, _ in chunks])
+    dst = np.concatenate([d for _, d in chunks])
+    assert len(chunks) == -(-GRAPH500_EDGE_FACTOR * 4096 // 9_000) and src.shape[0] == GRAPH500_EDGE_FACTOR << 12
+    assert min(src.min(), dst.min()) >= 0 and max(src.max(), dst.max()) < 4096
+    sizes = np.bincount(labels)
+    assert sizes.tolist() == [100] * 40 + [96]  # 4096 = 40 x 100 + 96: the last community is short
+    # 70 % of the edges stay inside by construction, plus the random ends that land inside
+    # (0.3 x 100 / 4096 = 0.7 %); 65,536 edges put the standard error near 0.2 %
+    inside = (labels[src] == labels[dst]).mean()
+    assert 0.700 < inside < 0.714, inside
+    # the ids are scrambled: a community is not a block of consecutive ids
+    assert np.ptp(np.flatnonzero(labels == labels[0])) > 1000
+    again_labels, again = planted_partition_edges(12, community_size=100, mixing=0.3, seed=4, chunk=9_000)
+    assert np.array_equal(again_labels, labels) and np.array_equal(next(again)[0], chunks[0][0])
+    for bad, message in (({"mixing": 1.5}, "mixing"), ({"community_size": 1}, "community_size"),
+                         ({"scale": 0}, "scale")):
+        with pytest.raises(ValueError, match=message):
+            planted_partition_edges(**{"scale": 8, **bad})
 
 
 def test_parquet_edges_round_trip(tmp_path):
