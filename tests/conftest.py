@@ -85,7 +85,8 @@ def cli_in_process(spark):
     process: a subprocess pays about 15 s of JVM and Spark start-up before reading a byte, more
     than the whole job on the bundled graphs. Do not pass ``--master`` / ``--conf-file`` /
     ``--conf``: they would ask for another session. The console script itself, exit codes and
-    start-up are tested with :func:`run_cli` (tests/test_cli.py, tests/test_hostile.py).
+    start-up are tested with :func:`run_cli` (tests/test_cli.py, the capabilities' one-line-error
+    tests, tests/cluster/test_faults.py).
     """
     import contextlib
     import io
