@@ -4,6 +4,8 @@ the fingerprints of the frontier; batched top-k of every source (what Spark task
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -142,31 +144,41 @@ def decomposition_ppr(
     """
     n = _check_graph(indptr, indices, weights)
     sources = check_sources(sources, n)
-    P, settings = _query_settings(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree)
-    y = _decompose(P, fp, sources, *settings)
-    return SparseRows(y.indptr.astype(np.int64), y.indices, y.data)
+    return _decompose(_prepare_query(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree),
+                      sources)
 
 
-def _query_settings(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree):
-    """Checked query parameters, the transition matrix and the hub mask: once per call, not per batch."""
+class _Query(NamedTuple):
+    """What every batch of a call shares: checked parameters and the matrices built from them."""
+
+    transition: sp.csr_matrix
+    fingerprints: sp.csr_matrix
+    mass: np.ndarray  # float64 fingerprint masses
+    hubs: np.ndarray | None
+    alpha: float
+    steps: int
+    epsilon: float
+
+
+def _prepare_query(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree) -> _Query:
+    """Check the query parameters and build the matrices, the masses and the hub mask: once per
+    call, not once per batch (each is O(n) or more)."""
     alpha = check_number("alpha", alpha, **ALPHA_BOUNDS)
     steps = check_steps(steps)
     epsilon = check_number("epsilon", epsilon, **FRACTION_BOUNDS)
     if fp.indptr.shape[0] != n + 1:
         raise ValueError(f"fingerprints cover {fp.indptr.shape[0] - 1} vertices, graph has {n}")
     P = transition if transition is not None else transition_matrix(indptr, indices, weights)
-    return P, (alpha, steps, epsilon, hub_mask(P, hub_degree))
+    return _Query(P, _fingerprint_matrix(fp, n), np.asarray(fp.mass, dtype=np.float64), hub_mask(P, hub_degree),
+                  alpha, steps, epsilon)
 
 
-def _decompose(P, fp, sources, alpha, steps, epsilon, hubs) -> sp.csr_matrix:
-    n = P.shape[0]
-    mass = np.asarray(fp.mass, dtype=np.float64)
-    s, f, dropped = propagate(P, sources, alpha=alpha, steps=steps, epsilon=epsilon, drop_weight=mass, hubs=hubs)
-    y = s + f.astype(np.float32) @ _fingerprint_matrix(fp, n)
-    z = np.asarray(s.sum(axis=1)).ravel() + f @ mass + dropped
-    y = sp.csr_matrix(y)
-    y.data = y.data.astype(np.float64) / np.repeat(z, np.diff(y.indptr))
-    return y
+def _decompose(q: _Query, sources) -> SparseRows:
+    s, f, dropped = propagate(q.transition, sources, alpha=q.alpha, steps=q.steps, epsilon=q.epsilon,
+                              drop_weight=q.mass, hubs=q.hubs)
+    y = sp.csr_matrix(s + f.astype(np.float32) @ q.fingerprints)
+    z = np.asarray(s.sum(axis=1)).ravel() + f @ q.mass + dropped
+    return SparseRows(y.indptr.astype(np.int64), y.indices, y.data.astype(np.float64) / np.repeat(z, np.diff(y.indptr)))
 
 
 def fully_ppr_topk(
@@ -212,10 +224,7 @@ def fully_ppr_topk(
     sources = check_sources(sources, n)
     k = check_positive_int("k", k)
     batch_size = check_positive_int("batch_size", batch_size)
-    P, settings = _query_settings(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree)
-    parts = []
-    for lo in range(0, sources.shape[0], batch_size):
-        y = _decompose(P, fp, sources[lo : lo + batch_size], *settings)
-        rows = SparseRows(y.indptr.astype(np.int64), y.indices, y.data)
-        parts.append(top_k(rows, k))
+    query = _prepare_query(indptr, indices, weights, fp, n, alpha, steps, epsilon, transition, hub_degree)
+    parts = [top_k(_decompose(query, sources[lo : lo + batch_size]), k)
+             for lo in range(0, sources.shape[0], batch_size)]
     return _concat_sparse(parts)
