@@ -111,7 +111,7 @@ def report(name: str, tables: list[Table], notes: str = "", script: str | None =
     if marker in text:
         start = text.index(marker)
         end = text.find("\n## ", start + len(marker))
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+        text = text[:start] + section + ("\n" + text[end + 1:] if end != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     DOCS.write_text(text)

@@ -129,9 +129,10 @@ def embed_table(spark, repeats: int) -> Table:
 
 # -- connected components ------------------------------------------------------------------------
 def components_table(spark, repeats: int) -> Table:
-    """GraphFrames' two settings against each other, answers checked against scipy. graphkit's own
-    large-star / small-star implementation was removed after this table measured it 2-5x slower
-    (README, design notes: 149 s on com-DBLP, 21.7 s on soc-Slashdot0902, same run)."""
+    """GraphFrames' two-phase algorithm at its two settings against what ``Graph.connected_components``
+    runs below 8M edges (GraphX label propagation, checked for convergence), answers checked against
+    scipy. graphkit's own large-star / small-star implementation was removed after this table
+    measured it 2-5x slower (README, design notes: 149 s on com-DBLP, 21.7 s on soc-Slashdot0902)."""
     import scipy.sparse.csgraph as csgraph
     from pyspark.sql import functions as F
 
@@ -140,7 +141,8 @@ def components_table(spark, repeats: int) -> Table:
 
     t = Table("Connected components: GraphFrames connectedComponents, time and answer against scipy",
               ["graph", "method", "seconds", "ratio", "components", "same answer as scipy"])
-    for name, parts, directed in (("com-DBLP", ("com_dblp", "dblp.csv.gz"), False),
+    for name, parts, directed in (("email-Eu-core", ("email_eu_core", "email-Eu-core.txt"), True),
+                                  ("com-DBLP", ("com_dblp", "dblp.csv.gz"), False),
                                   ("soc-Slashdot0902", ("soc_slashdot0902", "soc-Slashdot0902.txt.gz"), True)):
         graph = Graph.read(str(dataset(*parts)), spark=spark, directed=directed)
         graph.num_edges  # read and cache before timing
@@ -152,13 +154,18 @@ def components_table(spark, repeats: int) -> Table:
             return frame.connectedComponents(broadcastThreshold=threshold).select(
                 ID, F.col("component").cast("long")).toPandas()
 
+        def ours():
+            return graph.connected_components().select(ID, "component").toPandas()
+
         base = None
-        for threshold, what in ((1_000_000, "default broadcastThreshold"), (-1, "broadcastThreshold=-1 (AQE)")):
-            seconds, labels = runs(lambda: theirs(threshold), repeats)
+        for method, what in ((lambda: theirs(1_000_000), "GraphFrames two-phase, default broadcastThreshold"),
+                             (lambda: theirs(-1), "GraphFrames two-phase, broadcastThreshold=-1 (AQE)"),
+                             (ours, "Graph.connected_components (GraphX + convergence check)")):
+            seconds, labels = runs(method, repeats)
             labels = labels.sort_values(ID)["component"].to_numpy()
             base = base or seconds
             same = len(set(zip(labels.tolist(), truth.tolist()))) == count == len(np.unique(labels))
-            t.add(name, f"GraphFrames connectedComponents, {what}", seconds, seconds / base, len(np.unique(labels)), same)
+            t.add(name, what, seconds, seconds / base, len(np.unique(labels)), same)
         graph.edges.unpersist()
         graph.vertices.unpersist()
     return t
@@ -242,15 +249,19 @@ def earlier_tables(new: list[Table]) -> str:
     start = text.index(marker)
     end = text.find("\n## ", start + len(marker))
     section = text[start:end if end != -1 else len(text)]
-    stamp = section.splitlines()[2] if len(section.splitlines()) > 2 else ""
+    head = section.split("\n\n**")[0].split("\n\n")
+    # the run's stamp, then the italic notes that speak for the whole run (shared cores, repeats)
+    stamp, run_notes = head[1].strip("_\n"), [p.strip() for p in head[2:] if p.startswith("_")]
     titles = {f"**{t.title}**" for t in new}
     kept = []
     for block in section.split("\n\n**")[1:]:
-        block = "**" + block.split("\n\nGraphFrames ")[0].split("\n\n_Earlier run")[0].strip()
-        if block.splitlines()[0] not in titles:
-            # a block that already carries its own stamp (a table copied from a stopped run) keeps it
-            own = block.splitlines()[-1].startswith("_")
-            kept.append(block if own else f"{block}\n\n_Earlier run: {stamp.strip('_')}_")
+        paragraphs = ("**" + block.split("\n\nGraphFrames ")[0].strip()).split("\n\n")
+        if paragraphs[0] in titles:
+            continue
+        if not any(p.startswith("_") for p in paragraphs[1:]):
+            # a block without a stamp of its own came from the run stamped at the section's top
+            paragraphs += [f"_Earlier run: {stamp}_", *run_notes]
+        kept.append("\n\n".join(paragraphs))
     return "\n\n".join(kept)
 
 

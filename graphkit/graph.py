@@ -39,6 +39,13 @@ from graphkit.schema import COMPONENT, DST, ID, NAME, SRC, WEIGHT
 
 #: collecting a graph to one machine beyond this many stored edges is refused
 MAX_COLLECT_EDGES = 300_000_000
+#: label-propagation rounds tried before the two-phase algorithm: each round moves a label one
+#: hop, and the diameters of social and web graphs are far below this (SNAP: com-DBLP 21)
+GRAPHX_COMPONENT_ROUNDS = 50
+#: above this many stored edges components go straight to the two-phase algorithm: GraphX's
+#: lead (4-5x on email-Eu-core, 2.5x on com-DBLP, 1.8x on R-MAT 2^18) was gone at R-MAT 2^20
+#: (16M edges: 52 s against 49 s, one run; README, design notes)
+GRAPHX_COMPONENT_MAX_EDGES = 8_000_000
 
 
 class Graph:
@@ -303,24 +310,53 @@ class Graph:
     def connected_components(self):
         """(Weakly) connected components: DataFrame ``(id, name, component)`` (Spark actions).
 
-        ``component`` is the smallest dense id in the component. Runs GraphFrames'
-        ``connectedComponents`` (its two-phase algorithm) on the dense ids: it measured 2-5x
-        faster than graphkit's former large-star / small-star DataFrame implementation on
-        com-DBLP and soc-Slashdot0902 (README, design notes), which was then removed. Raises
+        ``component`` is the smallest dense id in the component. Two GraphFrames algorithms, on
+        the dense ids: first GraphX's label propagation for at most
+        :data:`GRAPHX_COMPONENT_ROUNDS` rounds, which is exact once no edge joins two labels
+        (checked, one join); a graph whose diameter needs more rounds (long paths, road-like
+        graphs) falls back to the two-phase algorithm, which needs O(log n) rounds whatever the
+        diameter. GraphX alone is not safe: GraphFrames 0.11 stops it after 31 rounds by
+        default and returns the unfinished labels as components. Raises
         :class:`~graphkit.errors.RuntimeDependencyError` when the JVM package is missing.
+        Timings and the choice: README, design notes; docs/benchmarks.md, peers.
         """
+        frame = _jvm.make_graphframe(self.spark, self.vertices.select(ID), self.edges.select(SRC, DST))
+        labels = self._propagated_labels(frame) if self.num_edges <= GRAPHX_COMPONENT_MAX_EDGES else None
+        if labels is None:
+            labels = self._two_phase_labels(frame)
+        return self.vertices.join(labels, ID).select(ID, NAME, COMPONENT)
+
+    def _propagated_labels(self, frame):
+        """GraphX's labels ``(id, component)``, or None when they have not converged.
+
+        Converged means no edge joins two different labels (one join); each label is then the
+        smallest id of its component, as label propagation carries minima.
+        """
+        from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
-        frame = _jvm.make_graphframe(self.spark, self.vertices.select(ID), self.edges.select(SRC, DST))
+        labels = frame.connectedComponents(algorithm="graphx", max_iter=GRAPHX_COMPONENT_ROUNDS)
+        labels = labels.select(ID, F.col(COMPONENT).cast("long").alias(COMPONENT)).persist(StorageLevel.MEMORY_AND_DISK)
+        src = labels.select(F.col(ID).alias(SRC), F.col(COMPONENT).alias("_a"))
+        dst = labels.select(F.col(ID).alias(DST), F.col(COMPONENT).alias("_b"))
+        crossing = self.edges.select(SRC, DST).join(src, SRC).join(dst, DST).where(F.col("_a") != F.col("_b"))
+        if crossing.isEmpty():
+            return labels
+        labels.unpersist()
+        return None
+
+    def _two_phase_labels(self, frame):
+        """The two-phase algorithm's labels ``(id, component)``, renormalised to the smallest id."""
+        from pyspark.sql import functions as F
+
         # broadcastThreshold=-1 hands skewed joins to AQE (GraphFrames 0.11's recommendation):
-        # 31.8 s vs 54.7 s on com-DBLP, 21.1 s vs 10.2 s on soc-Slashdot0902; the lower sum won.
+        # 52.5 s against 93.8 s on R-MAT 2^20, the size this path serves; slower on small graphs.
         # Without a checkpoint directory, local checkpoints keep it running.
         cc = frame.connectedComponents(broadcastThreshold=-1,
                                        use_local_checkpoints=self.spark.sparkContext.getCheckpointDir() is None)
         labels = cc.select(ID, F.col(COMPONENT).cast("long").alias("_c"))
-        # GraphFrames labels by an arbitrary member; renormalise to the smallest id
         smallest = labels.groupBy("_c").agg(F.min(ID).alias(COMPONENT))
-        return self.vertices.join(labels, ID).join(smallest, "_c").select(ID, NAME, COMPONENT)
+        return labels.join(smallest, "_c").select(ID, COMPONENT)
 
     def component_stats(self) -> dict:
         """``{"components": count, "largest": size}`` (Spark actions)."""

@@ -36,12 +36,21 @@ def test_degree_stats_match_numpy(email):
     assert stats["mean"] == pytest.approx(deg.mean())
 
 
+def _spy_on_two_phase(monkeypatch):
+    calls = []
+    two_phase = Graph._two_phase_labels
+    monkeypatch.setattr(Graph, "_two_phase_labels", lambda self, frame: calls.append(1) or two_phase(self, frame))
+    return calls
+
+
 @pytest.mark.graphframes
-def test_components_match_scipy(email):
+def test_components_match_scipy(email, monkeypatch):
     require_graphframes(email.spark)
     a = io.load_csr(dataset("email_eu_core", "email-Eu-core.txt")).to_scipy()
     count, labels = csgraph.connected_components(a, directed=True, connection="weak")
+    two_phase = _spy_on_two_phase(monkeypatch)
     got = email.connected_components().toPandas().sort_values("id")
+    assert not two_phase  # label propagation converged (diameter far below GRAPHX_COMPONENT_ROUNDS)
     assert got["component"].nunique() == count == 20
     # same partition: labels agree up to renaming, and each label is its component's smallest id
     pairs = set(zip(got["component"], labels))
@@ -62,6 +71,28 @@ def test_components_on_disconnected_weighted_string_graph(spark, tmp_path):
     comps = g.connected_components().toPandas()
     groups = sorted(sorted(group["name"]) for _, group in comps.groupby("component"))
     assert groups == [["a", "b"], ["c", "d", "e"], ["x"]]
+
+
+@pytest.mark.graphframes
+def test_components_of_a_long_path_fall_back_to_two_phase(spark, tmp_path, monkeypatch):
+    """A path longer than GRAPHX_COMPONENT_ROUNDS hops: unfinished label propagation must not be
+    returned as components (GraphX stopped early splits the path into pieces)."""
+    require_graphframes(spark)
+    import graphkit.graph
+
+    monkeypatch.setattr(graphkit.graph, "GRAPHX_COMPONENT_ROUNDS", 4)  # the same route, 10x faster
+    hops = 12
+    order = np.random.default_rng(4).permutation(hops + 1) * 7 + 1000  # ids not in path order
+    lines = [f"{order[i]} {order[i + 1]}" for i in range(hops)] + ["1 2", "2 3"]
+    path = tmp_path / "path.txt"
+    path.write_text("\n".join(lines) + "\n")
+    g = Graph.read(path, spark=spark, directed=False)
+    two_phase = _spy_on_two_phase(monkeypatch)
+    comps = g.connected_components().toPandas()
+    assert two_phase == [1]
+    sizes = sorted(comps.groupby("component").size())
+    assert sizes == [3, hops + 1]
+    assert (comps.groupby("component")["id"].min() == comps.groupby("component")["id"].min().index).all()
 
 
 @pytest.mark.parametrize(
