@@ -43,7 +43,7 @@ MAX_COLLECT_EDGES = 300_000_000
 #: hop, and the diameters of social and web graphs are far below this (SNAP: com-DBLP 21)
 GRAPHX_COMPONENT_ROUNDS = 50
 #: above this many stored edges components go straight to the two-phase algorithm: GraphX's
-#: lead (4-5x on email-Eu-core, 2.5x on com-DBLP, 1.8x on R-MAT 2^18) was gone at R-MAT 2^20
+#: lead (medians of 3: 3.2x on email-Eu-core, 1.8x on com-DBLP; 1.8x on R-MAT 2^18) was gone at R-MAT 2^20
 #: (16M edges: 52 s against 49 s, one run; README, design notes)
 GRAPHX_COMPONENT_MAX_EDGES = 8_000_000
 
